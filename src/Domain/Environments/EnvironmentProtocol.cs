@@ -1,0 +1,42 @@
+using MegaFlow.Domain.Protocol;
+
+namespace MegaFlow.Domain.Environments;
+
+/// <summary>Messages to and from an environment (sharded by environment id).</summary>
+public static class EnvironmentProtocol
+{
+    /// <summary>Create the environment for a task; answered with <see cref="EnvironmentReady"/> or <see cref="EnvironmentFailed"/>.</summary>
+    public sealed record Provision(string EnvironmentId, EnvironmentSpec Spec, string TaskId, int Attempt) : IEnvironmentMessage;
+
+    /// <summary>Lease a warm (Ready) environment to a task.</summary>
+    public sealed record Lease(string EnvironmentId, string TaskId, int Attempt) : IEnvironmentMessage;
+
+    public sealed record EnvironmentReady(string EnvironmentId, string TaskId, int Attempt, string Node) : IMegaFlowMessage;
+
+    /// <summary>Infrastructure failure of the environment; <see cref="Lost"/> when it vanished after being ready.</summary>
+    public sealed record EnvironmentFailed(string EnvironmentId, string TaskId, string Reason, bool Lost) : IMegaFlowMessage;
+
+    /// <summary>Run one command; answered with <see cref="ExecResult"/> or <see cref="EnvironmentFailed"/>.</summary>
+    public sealed record Exec(string EnvironmentId, string TaskId, string Command, double TimeoutSeconds, int MaxOutputBytes) : IEnvironmentMessage;
+
+    public sealed record ExecResult(
+        string EnvironmentId,
+        int ExitCode,
+        string Output,
+        long OutputBytes,
+        bool OutputTruncated,
+        bool TimedOut,
+        DateTimeOffset StartedAt,
+        double DurationMs) : IMegaFlowMessage;
+
+    /// <summary>Return a persistent environment to its image's state; answered with <see cref="ResetDone"/> or <see cref="EnvironmentFailed"/>.</summary>
+    public sealed record Reset(string EnvironmentId, string TaskId) : IEnvironmentMessage;
+
+    public sealed record ResetDone(string EnvironmentId) : IMegaFlowMessage;
+
+    public sealed record Destroy(string EnvironmentId, string Reason) : IEnvironmentMessage;
+
+    public sealed record DestroyDone(string EnvironmentId) : IMegaFlowMessage;
+
+    public sealed record GetEnvironmentState(string EnvironmentId) : IEnvironmentMessage;
+}

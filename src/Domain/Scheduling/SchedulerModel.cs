@@ -1,0 +1,97 @@
+using MegaFlow.Domain.Protocol;
+using MegaFlow.Domain.Tasks;
+
+namespace MegaFlow.Domain.Scheduling;
+
+/// <summary>Caps the scheduler enforces. Every one is a semaphore that admission never exceeds.</summary>
+public sealed record SchedulerSettings
+{
+    /// <summary>Tasks holding an environment lease at once, cluster-wide.</summary>
+    public int MaxRunning { get; init; } = 256;
+
+    /// <summary>Environments being started at once (protects the container runtime from start storms).</summary>
+    public int MaxStarting { get; init; } = 32;
+
+    /// <summary>Leases per worker node.</summary>
+    public int SlotsPerNode { get; init; } = 64;
+
+    /// <summary>Concurrent leases per pool unless <see cref="PoolCaps"/> names the pool.</summary>
+    public int DefaultPoolCap { get; init; } = int.MaxValue;
+
+    public IReadOnlyDictionary<string, int> PoolCaps { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Warm (persistent-mode) environments a pool may own, leased or idle.</summary>
+    public int MaxPoolSize { get; init; } = 8;
+
+    public int PoolCap(string pool) => PoolCaps.TryGetValue(pool, out var cap) ? cap : DefaultPoolCap;
+
+    public IReadOnlyList<string> Problems()
+    {
+        var p = new List<string>();
+        if (MaxRunning <= 0) p.Add($"max-running must be positive (got {MaxRunning})");
+        if (MaxStarting <= 0) p.Add($"max-starting must be positive (got {MaxStarting})");
+        if (SlotsPerNode <= 0) p.Add($"slots-per-node must be positive (got {SlotsPerNode})");
+        if (DefaultPoolCap <= 0) p.Add($"default-pool-cap must be positive (got {DefaultPoolCap})");
+        if (MaxPoolSize <= 0) p.Add($"max-pool-size must be positive (got {MaxPoolSize})");
+        foreach (var (pool, cap) in PoolCaps)
+            if (cap <= 0) p.Add($"pool-caps.{pool} must be positive (got {cap})");
+        return p;
+    }
+}
+
+/// <summary>A task attempt waiting in the FIFO queue; <see cref="Seq"/> is its global arrival order.</summary>
+public sealed record QueueEntry(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset EnqueuedAt);
+
+/// <summary>An admitted attempt and the semaphores it holds.</summary>
+public sealed record SchedulerLease(
+    string TaskId,
+    int Attempt,
+    string LeaseId,
+    string Pool,
+    ExecutionMode Mode,
+    string EnvironmentId,
+    string Node,
+    bool Starting,
+    bool Reused,
+    long Seq,
+    DateTimeOffset EnqueuedAt,
+    DateTimeOffset AdmittedAt);
+
+/// <summary>A persistent-mode environment that is ready and not leased.</summary>
+public sealed record WarmEnvironment(string EnvironmentId, string Node, string Pool);
+
+/// <summary>Environment ids carry the node they live on, so the environment shard lands there.</summary>
+public static class EnvironmentIds
+{
+    public static string New(string node) => $"env-{Guid.NewGuid():N}@{node}";
+
+    /// <summary>The node part of an environment id ("" if it has none).</summary>
+    public static string NodeOf(string environmentId)
+    {
+        var at = environmentId.LastIndexOf('@');
+        return at < 0 ? "" : environmentId[(at + 1)..];
+    }
+}
+
+/// <summary>Persisted scheduler events (journal of the scheduler singleton).</summary>
+public static class SchedulerEvents
+{
+    public interface ISchedulerEvent : IMegaFlowMessage;
+
+    public sealed record Enqueued(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset At) : ISchedulerEvent;
+
+    public sealed record Admitted(SchedulerLease Lease) : ISchedulerEvent;
+
+    /// <summary>The lease's environment finished starting (ready or failed): its start permit is free.</summary>
+    public sealed record EnvironmentStarted(string TaskId, int Attempt) : ISchedulerEvent;
+
+    /// <summary>The attempt's lease or queue entry is gone; a reusable persistent environment turns idle.</summary>
+    public sealed record Released(string TaskId, int Attempt, bool Reusable, DateTimeOffset At) : ISchedulerEvent;
+
+    public sealed record NodeJoined(string Node) : ISchedulerEvent;
+
+    public sealed record NodeLeft(string Node) : ISchedulerEvent;
+
+    /// <summary>A warm environment was destroyed outside a lease (e.g. failed health check).</summary>
+    public sealed record EnvironmentRetired(string EnvironmentId, string Pool) : ISchedulerEvent;
+}

@@ -1,0 +1,64 @@
+using System.Collections.Immutable;
+using MegaFlow.Domain.Protocol;
+using MegaFlow.Domain.Tasks;
+
+namespace MegaFlow.Domain.Scheduling;
+
+/// <summary>
+/// The scheduler's state: per-pool FIFO queues, leases and the counters behind every semaphore.
+/// Counters are kept incrementally so that one admission costs O(pools + nodes), not O(queue).
+/// </summary>
+public sealed record SchedulerState
+{
+    public static readonly SchedulerState Empty = new();
+
+    /// <summary>Queued attempts per pool, ordered by arrival (<see cref="QueueEntry.Seq"/>).</summary>
+    public ImmutableDictionary<string, ImmutableSortedDictionary<long, QueueEntry>> Queues { get; init; } =
+        ImmutableDictionary<string, ImmutableSortedDictionary<long, QueueEntry>>.Empty;
+
+    public ImmutableDictionary<string, QueueEntry> QueuedByTask { get; init; } = ImmutableDictionary<string, QueueEntry>.Empty;
+    public ImmutableDictionary<string, SchedulerLease> Leases { get; init; } = ImmutableDictionary<string, SchedulerLease>.Empty;
+    public ImmutableDictionary<string, ImmutableList<WarmEnvironment>> Idle { get; init; } =
+        ImmutableDictionary<string, ImmutableList<WarmEnvironment>>.Empty;
+
+    /// <summary>Persistent environments per pool (leased + idle), bounded by MaxPoolSize.</summary>
+    public ImmutableDictionary<string, int> PoolSizes { get; init; } = ImmutableDictionary<string, int>.Empty;
+
+    public ImmutableDictionary<string, int> RunningByPool { get; init; } = ImmutableDictionary<string, int>.Empty;
+    public ImmutableDictionary<string, int> RunningByNode { get; init; } = ImmutableDictionary<string, int>.Empty;
+    public int Starting { get; init; }
+    public ImmutableSortedSet<string> Nodes { get; init; } = ImmutableSortedSet<string>.Empty;
+    public long NextSeq { get; init; } = 1;
+
+    public int QueueDepth => QueuedByTask.Count;
+    public int Running => Leases.Count;
+
+    public SchedulerSnapshot ToSnapshot() => new(
+        QueuedByTask.Values.OrderBy(q => q.Seq).ToList(),
+        Leases.Values.OrderBy(l => l.Seq).ToList(),
+        Idle.Values.SelectMany(v => v).ToList(),
+        PoolSizes.ToDictionary(),
+        Nodes.ToList(),
+        NextSeq);
+
+    public static SchedulerState FromSnapshot(SchedulerSnapshot s)
+    {
+        var state = Empty with { NextSeq = s.NextSeq, Nodes = s.Nodes.ToImmutableSortedSet(), PoolSizes = s.PoolSizes.ToImmutableDictionary() };
+        foreach (var q in s.Queue)
+            state = SchedulerLogic.AddToQueue(state, q);
+        foreach (var l in s.Leases)
+            state = SchedulerLogic.AddLease(state, l);
+        foreach (var w in s.Idle)
+            state = state with { Idle = state.Idle.SetItem(w.Pool, state.Idle.GetValueOrDefault(w.Pool, []).Add(w)) };
+        return state;
+    }
+}
+
+/// <summary>The scheduler's snapshot: plain lists, a stable wire contract independent of the in-memory indexes.</summary>
+public sealed record SchedulerSnapshot(
+    IReadOnlyList<QueueEntry> Queue,
+    IReadOnlyList<SchedulerLease> Leases,
+    IReadOnlyList<WarmEnvironment> Idle,
+    IReadOnlyDictionary<string, int> PoolSizes,
+    IReadOnlyList<string> Nodes,
+    long NextSeq) : IMegaFlowMessage;

@@ -1,0 +1,98 @@
+using System.Text;
+
+namespace MegaFlow.Domain.Tasks;
+
+/// <summary>One problem with a submitted spec, naming the field.</summary>
+public sealed record ValidationError(string Field, string Message)
+{
+    public override string ToString() => $"{Field}: {Message}";
+}
+
+/// <summary>
+/// Checks a spec before anything is persisted for it. Returns every problem at once, so a user
+/// fixing a dataset sees all of them in one pass.
+/// </summary>
+public static class TaskSpecValidator
+{
+    /// <summary>Largest accepted spec, counted over its strings; protects the journal and the wire.</summary>
+    public const int MaxPayloadBytes = 64 * 1024;
+
+    public const int MaxTaskIdLength = 200;
+    public const int MaxRoundsLimit = 10_000;
+
+    public static IReadOnlyList<ValidationError> Validate(TaskSpec? spec)
+    {
+        var errors = new List<ValidationError>();
+        if (spec is null)
+        {
+            errors.Add(new ValidationError("spec", "is missing"));
+            return errors;
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.TaskId))
+            errors.Add(new("taskId", "is required"));
+        else if (spec.TaskId.Length > MaxTaskIdLength)
+            errors.Add(new("taskId", $"is {spec.TaskId.Length} characters; the limit is {MaxTaskIdLength}"));
+        else if (spec.TaskId.Any(c => char.IsControl(c) || c == '/' || char.IsWhiteSpace(c)))
+            errors.Add(new("taskId", "must not contain whitespace, control characters or '/'"));
+
+        if (string.IsNullOrWhiteSpace(spec.Mode))
+            errors.Add(new("mode", "is required (ephemeral or persistent)"));
+        else if (!spec.Mode.Equals("ephemeral", StringComparison.OrdinalIgnoreCase)
+                 && !spec.Mode.Equals("persistent", StringComparison.OrdinalIgnoreCase))
+            errors.Add(new("mode", $"unknown mode '{spec.Mode}' (expected ephemeral or persistent)"));
+
+        if (string.IsNullOrWhiteSpace(spec.Image))
+            errors.Add(new("image", "is required"));
+
+        if (string.IsNullOrWhiteSpace(spec.ScoreCommand))
+            errors.Add(new("scoreCommand", "is required"));
+
+        if (spec.Actions is null)
+            errors.Add(new("actions", "is required (may be an empty list)"));
+        else
+            for (var i = 0; i < spec.Actions.Count; i++)
+                if (string.IsNullOrWhiteSpace(spec.Actions[i]))
+                    errors.Add(new($"actions[{i}]", "is empty"));
+
+        if (spec.MaxRounds <= 0)
+            errors.Add(new("maxRounds", $"must be positive (got {spec.MaxRounds})"));
+        else if (spec.MaxRounds > MaxRoundsLimit)
+            errors.Add(new("maxRounds", $"must be at most {MaxRoundsLimit} (got {spec.MaxRounds})"));
+
+        Positive(errors, "setupTimeoutSeconds", spec.SetupTimeoutSeconds);
+        Positive(errors, "runTimeoutSeconds", spec.RunTimeoutSeconds);
+        Positive(errors, "scoringTimeoutSeconds", spec.ScoringTimeoutSeconds);
+        Positive(errors, "execTimeoutSeconds", spec.ExecTimeoutSeconds);
+
+        if (spec.MaxInfraRetries < 0)
+            errors.Add(new("maxInfraRetries", $"must not be negative (got {spec.MaxInfraRetries})"));
+
+        // Size check last and per field, so the error says which field is too large.
+        var sizes = new (string Field, long Bytes)[]
+        {
+            ("actions", spec.Actions?.Sum(Bytes) ?? 0),
+            ("metadata", spec.Metadata?.Sum(kv => Bytes(kv.Key) + Bytes(kv.Value)) ?? 0),
+            ("scoreCommand", Bytes(spec.ScoreCommand)),
+            ("image", Bytes(spec.Image)),
+            ("pool", Bytes(spec.Pool)),
+        };
+        var total = sizes.Sum(s => s.Bytes);
+        if (total > MaxPayloadBytes)
+        {
+            var largest = sizes.MaxBy(s => s.Bytes);
+            errors.Add(new(largest.Field,
+                $"payload too large: the spec is {total} bytes (this field {largest.Bytes}); the limit is {MaxPayloadBytes}"));
+        }
+
+        return errors;
+    }
+
+    private static void Positive(List<ValidationError> errors, string field, double value)
+    {
+        if (double.IsNaN(value) || value <= 0)
+            errors.Add(new(field, $"must be positive (got {value})"));
+    }
+
+    private static long Bytes(string? s) => s is null ? 0 : Encoding.UTF8.GetByteCount(s);
+}

@@ -1,0 +1,50 @@
+using MegaFlow.Domain.Environments;
+
+namespace MegaFlow.Environments;
+
+/// <summary>One command to run in an environment.</summary>
+/// <param name="Command">Shell command line (run by /bin/sh -c or the provider's equivalent).</param>
+/// <param name="Timeout">After this the process is killed and the result says TimedOut.</param>
+/// <param name="MaxOutputBytes">Combined stdout+stderr kept; the rest is counted but dropped.</param>
+public sealed record ExecRequest(string Command, TimeSpan Timeout, int MaxOutputBytes);
+
+/// <summary>What a command did. Output is capped at the request's bound; <see cref="OutputBytes"/> is the full size.</summary>
+public sealed record ExecOutcome(int ExitCode, string Output, long OutputBytes, bool OutputTruncated, bool TimedOut, DateTimeOffset StartedAt, TimeSpan Duration);
+
+public enum HealthStatus
+{
+    Healthy,
+    /// <summary>The resource is gone (folder deleted, container killed, node restarted).</summary>
+    Missing,
+}
+
+/// <summary>
+/// The environment is gone or broken for reasons outside the agent's control. Providers throw this
+/// for infrastructure failures; the task layer classifies it as an infrastructure failure and retries.
+/// </summary>
+public sealed class EnvironmentUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Creates, runs commands in, resets and destroys environments. Implementations must be safe to call
+/// concurrently for different environments. Each call is independent: providers hold no per-task state
+/// that is not recoverable from the <see cref="EnvironmentHandle"/> (which is persisted).
+/// </summary>
+public interface IEnvironmentProvider
+{
+    /// <summary>Short name stored in handles ("local", "simulated", "docker").</summary>
+    string Name { get; }
+
+    Task<EnvironmentHandle> ProvisionAsync(string environmentId, EnvironmentSpec spec, CancellationToken ct);
+
+    /// <summary>Runs a command. A non-zero exit code or a timeout is a normal outcome; a vanished
+    /// environment throws <see cref="EnvironmentUnavailableException"/>.</summary>
+    Task<ExecOutcome> ExecAsync(EnvironmentHandle handle, ExecRequest request, CancellationToken ct);
+
+    /// <summary>Returns the environment to its image's state: nothing from the previous task is visible.</summary>
+    Task ResetAsync(EnvironmentHandle handle, CancellationToken ct);
+
+    /// <summary>Removes the environment; succeeds if it is already gone.</summary>
+    Task DestroyAsync(EnvironmentHandle handle, CancellationToken ct);
+
+    Task<HealthStatus> CheckHealthAsync(EnvironmentHandle handle, CancellationToken ct);
+}
