@@ -16,8 +16,20 @@ public static class EnvironmentProtocol
     /// <summary>Infrastructure failure of the environment; <see cref="Lost"/> when it vanished after being ready.</summary>
     public sealed record EnvironmentFailed(string EnvironmentId, string TaskId, string Reason, bool Lost) : IMegaFlowMessage;
 
-    /// <summary>Run one command; answered with <see cref="ExecResult"/> or <see cref="EnvironmentFailed"/>.</summary>
-    public sealed record Exec(string EnvironmentId, string TaskId, string Command, double TimeoutSeconds, int MaxOutputBytes) : IEnvironmentMessage;
+    /// <summary>
+    /// Run one command; answered with <see cref="ExecResult"/> or <see cref="EnvironmentFailed"/>.
+    /// Output up to <paramref name="CaptureBytes"/> is captured; only <paramref name="InlineBytes"/> travel back
+    /// (they go to the journal) and, when there was more, the full capture is saved as an artifact under
+    /// <paramref name="ArtifactKey"/> by the environment's node, so large outputs never enter the journal.
+    /// </summary>
+    public sealed record Exec(
+        string EnvironmentId,
+        string TaskId,
+        string Command,
+        double TimeoutSeconds,
+        int CaptureBytes,
+        int InlineBytes,
+        string ArtifactKey) : IEnvironmentMessage;
 
     public sealed record ExecResult(
         string EnvironmentId,
@@ -27,7 +39,8 @@ public static class EnvironmentProtocol
         bool OutputTruncated,
         bool TimedOut,
         DateTimeOffset StartedAt,
-        double DurationMs) : IMegaFlowMessage;
+        double DurationMs,
+        string? ArtifactPath) : IMegaFlowMessage;
 
     /// <summary>Return a persistent environment to its image's state; answered with <see cref="ResetDone"/> or <see cref="EnvironmentFailed"/>.</summary>
     public sealed record Reset(string EnvironmentId, string TaskId) : IEnvironmentMessage;

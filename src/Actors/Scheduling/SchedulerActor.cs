@@ -1,0 +1,174 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Persistence;
+using MegaFlow.Actors.Cluster;
+using MegaFlow.Domain.Scheduling;
+using MegaFlow.Domain.Tasks;
+using static Akka.Cluster.ClusterEvent;
+using static MegaFlow.Domain.Scheduling.SchedulerProtocol;
+
+namespace MegaFlow.Actors.Scheduling;
+
+/// <summary>
+/// The FIFO scheduler: a cluster singleton, event-sourced with snapshots. It drives
+/// <see cref="SchedulerLogic"/> and reacts only to events — submissions, releases, environment
+/// starts finishing, members joining or leaving — never to a timer. Admissions are persisted before
+/// the task hears of them; after a hand-over the new incarnation recovers queue and leases from the
+/// journal and re-sends the admissions (tasks ignore duplicates), so nothing is lost or admitted twice.
+/// </summary>
+public sealed class SchedulerActor : ReceivePersistentActor
+{
+    public const string PersistenceIdValue = "megaflow-scheduler";
+
+    private readonly SchedulerSettings _settings;
+    private readonly IActorRef _tasks;
+    private readonly string _workerRole;
+    private readonly int _snapshotEvery;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    // _state runs ahead of the journal (decisions see their own pending events); _persisted is
+    // exactly what the journal holds and is what snapshots are taken from.
+    private SchedulerState _state = SchedulerState.Empty;
+    private SchedulerState _persisted = SchedulerState.Empty;
+    private long _eventsSinceSnapshot;
+
+    public SchedulerActor(SchedulerSettings settings, IActorRef tasks, string workerRole, int snapshotEvery)
+    {
+        _settings = settings;
+        _tasks = tasks;
+        _workerRole = workerRole;
+        _snapshotEvery = snapshotEvery;
+
+        Recover<SnapshotOffer>(o =>
+        {
+            _persisted = SchedulerState.FromSnapshot((SchedulerSnapshot)o.Snapshot);
+            _state = _persisted;
+        });
+        Recover<SchedulerEvents.ISchedulerEvent>(e =>
+        {
+            _persisted = SchedulerLogic.Apply(_persisted, e);
+            _state = _persisted;
+        });
+
+        Command<EnqueueTask>(OnEnqueue);
+        Command<ReleaseTask>(m =>
+        {
+            var replyTo = Sender;
+            Handle(SchedulerLogic.Release(_state, m.TaskId, m.Attempt, m.EnvironmentReusable, DateTimeOffset.UtcNow),
+                () => replyTo.Tell(new TaskProtocol.ReleaseConfirmed(m.TaskId, m.Attempt)));
+        });
+        Command<EnvironmentStartFinished>(m => Handle(SchedulerLogic.EnvironmentStarted(_state, m.TaskId, m.Attempt)));
+        Command<RetireEnvironment>(m => Handle(SchedulerLogic.RetireEnvironment(_state, m.EnvironmentId)));
+        Command<CurrentClusterState>(OnClusterSnapshot);
+        Command<MemberUp>(m => { if (m.Member.HasRole(_workerRole)) Handle(SchedulerLogic.NodeUp(_state, NodeKey.Of(m.Member))); });
+        Command<IMemberEvent>(m =>
+        {
+            if (m is MemberRemoved or MemberDowned or MemberLeft or MemberExited)
+                NodeGone(NodeKey.Of(m.Member));
+        });
+        Command<GetSchedulerState>(_ => Sender.Tell(Status()));
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(f => _log.Warning("scheduler snapshot failed: {0}", f.Cause.Message));
+    }
+
+    public static Props Props(SchedulerSettings settings, IActorRef tasks, string workerRole, int snapshotEvery) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(settings, tasks, workerRole, snapshotEvery));
+
+    public override string PersistenceId => PersistenceIdValue;
+
+    protected override void OnReplaySuccess()
+    {
+        _log.Info("scheduler recovered: {0} queued, {1} running, {2} starting, {3} nodes", _state.QueueDepth, _state.Running, _state.Starting, _state.Nodes.Count);
+        // Admissions persisted by a previous incarnation may never have reached their tasks.
+        foreach (var lease in _state.Leases.Values)
+            _tasks.Tell(new TaskProtocol.AdmitTask(lease.TaskId, lease.Attempt, lease));
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(IMemberEvent));
+    }
+
+    protected override void PostStop()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        base.PostStop();
+    }
+
+    private void OnEnqueue(EnqueueTask m)
+    {
+        var replyTo = Sender;
+        var d = SchedulerLogic.Enqueue(_state, m.TaskId, m.Attempt, m.Pool, m.Mode, DateTimeOffset.UtcNow);
+        if (d.Outcome == Domain.Tasks.DecisionOutcome.Rejected) return; // stale retry of an older attempt
+        Handle(d, () =>
+        {
+            replyTo.Tell(new TaskProtocol.QueueConfirmed(m.TaskId, m.Attempt));
+            // Already admitted: the task evidently missed the admission, so repeat it.
+            if (d.Outcome == Domain.Tasks.DecisionOutcome.Duplicate && _state.Leases.TryGetValue(m.TaskId, out var lease) && lease.Attempt == m.Attempt)
+                _tasks.Tell(new TaskProtocol.AdmitTask(lease.TaskId, lease.Attempt, lease));
+        });
+    }
+
+    // Reconciles membership after (re)start: nodes that vanished while no scheduler was listening
+    // are dropped, live workers are added.
+    private void OnClusterSnapshot(CurrentClusterState s)
+    {
+        var live = s.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(_workerRole)).Select(NodeKey.Of).ToHashSet();
+        foreach (var gone in _state.Nodes.Where(n => !live.Contains(n)).ToList())
+            NodeGone(gone);
+        foreach (var node in live)
+            Handle(SchedulerLogic.NodeUp(_state, node));
+    }
+
+    private void NodeGone(string node)
+    {
+        Handle(SchedulerLogic.NodeDown(_state, node), () =>
+        {
+            // Wake the tasks whose environments were there: each either fails over itself (it got
+            // NodeLost) or, if its own actor died too, is restarted by this message and fails over on recovery.
+            foreach (var lease in _state.Leases.Values.Where(l => l.Node == node))
+                _tasks.Tell(new TaskProtocol.AdmitTask(lease.TaskId, lease.Attempt, lease));
+        });
+    }
+
+    /// <summary>Applies a decision and the admissions it makes possible, persists them, then acts.</summary>
+    private void Handle(SchedulerDecision d, Action? after = null)
+    {
+        if (d.Outcome == Domain.Tasks.DecisionOutcome.Rejected) return;
+        foreach (var e in d.Events) _state = SchedulerLogic.Apply(_state, e);
+        var admissions = d.Events.Count == 0
+            ? []
+            : SchedulerLogic.PlanAdmissions(_state, _settings, DateTimeOffset.UtcNow, () => Guid.NewGuid().ToString("N"), EnvironmentIds.New);
+        foreach (var a in admissions) _state = SchedulerLogic.Apply(_state, a);
+
+        var all = d.Events.Concat(admissions).ToList();
+        if (all.Count == 0)
+        {
+            after?.Invoke();
+            return;
+        }
+        var remaining = all.Count;
+        PersistAllAsync(all, e =>
+        {
+            _persisted = SchedulerLogic.Apply(_persisted, e);
+            _eventsSinceSnapshot++;
+            if (--remaining > 0) return;
+            after?.Invoke();
+            foreach (var a in admissions)
+                _tasks.Tell(new TaskProtocol.AdmitTask(a.Lease.TaskId, a.Lease.Attempt, a.Lease));
+            if (_eventsSinceSnapshot >= _snapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(_persisted.ToSnapshot());
+            }
+        });
+    }
+
+    private SchedulerStatus Status() => new(
+        _state.QueueDepth,
+        _state.Running,
+        _state.Starting,
+        _state.RunningByPool,
+        _state.RunningByNode,
+        _state.Idle.ToDictionary(kv => kv.Key, kv => kv.Value.Count),
+        _state.PoolSizes,
+        _state.Nodes.ToList(),
+        _settings);
+}

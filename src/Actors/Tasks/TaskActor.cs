@@ -1,0 +1,417 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Akka.Persistence;
+using MegaFlow.Actors.Cluster;
+using MegaFlow.Domain.Agents;
+using MegaFlow.Domain.Environments;
+using MegaFlow.Domain.Scheduling;
+using MegaFlow.Domain.Tasks;
+using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Domain.Tasks.TaskProtocol;
+using Lease = MegaFlow.Domain.Tasks.Lease;
+
+namespace MegaFlow.Actors.Tasks;
+
+/// <summary>Where a TaskActor sends things: the scheduler (singleton proxy), environments (region), pub-sub.</summary>
+public sealed record TaskActorRefs(IActorRef Scheduler, IActorRef Environments, IActorRef Mediator);
+
+/// <summary>Tunables of the task loop; defaults suit production, tests shorten the intervals.</summary>
+public sealed record TaskActorSettings
+{
+    public required string Node { get; init; }
+
+    /// <summary>Output bytes per step kept in the journal; more goes to an artifact.</summary>
+    public int InlineOutputBytes { get; init; } = 2048;
+
+    /// <summary>Output bytes captured per command in the environment.</summary>
+    public int CaptureBytes { get; init; } = 1 << 20;
+
+    /// <summary>How often an unconfirmed enqueue or release is sent again (at-least-once delivery).</summary>
+    public TimeSpan RetryInterval { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Added to a command's timeout before its environment counts as unresponsive.</summary>
+    public TimeSpan ExecGrace { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a finished task stays in memory before passivating.</summary>
+    public TimeSpan LingerAfterFinish { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// One task, sharded by task id and event-sourced. It drives <see cref="TaskLogic"/>: asks the
+/// scheduler for admission, provisions or leases its environment, runs the agent's rounds, scores,
+/// and releases. Every transition is persisted before its side effects, so after a crash the task
+/// resumes from its journal: an interrupted attempt is failed as an infrastructure failure and retried.
+/// </summary>
+public sealed class TaskActor : ReceivePersistentActor, IWithTimers
+{
+    public const string TaskEventsTopic = "megaflow.task-events";
+
+    private readonly string _taskId;
+    private readonly TaskActorRefs _refs;
+    private readonly TaskActorSettings _settings;
+    private readonly IAgent _agent;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private TaskState _state;
+
+    // In-memory only: what the current attempt is waiting for. Lost on restart on purpose — a
+    // restarted attempt is failed and retried, never resumed half-way.
+    private string? _execCommand;
+    private long _execToken;
+    private bool _awaitingReset;
+    private bool _releaseReusable;
+    private bool _subscribedToNodeLoss;
+
+    public TaskActor(string taskId, TaskActorRefs refs, TaskActorSettings settings, IAgent agent)
+    {
+        _taskId = taskId;
+        _refs = refs;
+        _settings = settings;
+        _agent = agent;
+        _state = TaskState.Empty(taskId);
+
+        Recover<TaskEvents.ITaskEvent>(e => _state = TaskLogic.Apply(_state, e));
+
+        Command<SubmitTask>(OnSubmit);
+        Command<GetTaskState>(_ => Sender.Tell(_state));
+        Command<CancelTask>(OnCancel);
+        Command<QueueConfirmed>(m => Commit(TaskLogic.ConfirmQueued(_state, m.Attempt, Now), UpdateRetryTimer));
+        Command<AdmitTask>(OnAdmit);
+        Command<ReleaseConfirmed>(OnReleaseConfirmed);
+        Command<EnvironmentReady>(OnEnvironmentReady);
+        Command<EnvironmentFailed>(OnEnvironmentFailed);
+        Command<ExecResult>(OnExecResult);
+        Command<ResetDone>(_ => { if (_awaitingReset) { _awaitingReset = false; SendRelease(reusable: true); } });
+        Command<DestroyDone>(_ => { });
+        Command<NodeLost>(OnNodeLost);
+        Command<PhaseTimeout>(OnPhaseTimeout);
+        Command<ExecOverdue>(m =>
+        {
+            if (m.Token == _execToken && _execCommand is not null)
+                FailAttempt(FailureKind.Infrastructure, $"environment did not answer a command within its timeout plus {_settings.ExecGrace.TotalSeconds}s");
+        });
+        Command<RetryTick>(_ => Retry());
+        Command<PassivateNow>(_ => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
+    }
+
+    public static Props Props(string taskId, TaskActorRefs refs, TaskActorSettings settings, IAgent agent) =>
+        Akka.Actor.Props.Create(() => new TaskActor(taskId, refs, settings, agent));
+
+    public override string PersistenceId => "task-" + _taskId;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private static DateTimeOffset Now => DateTimeOffset.UtcNow;
+
+    protected override void OnReplaySuccess()
+    {
+        switch (_state.Status)
+        {
+            case TaskStatus.Unknown:
+                break;
+            case var s when s.IsInFlight():
+                // The agent loop lived in the memory of a process that is gone (or a shard moved):
+                // the attempt cannot continue, so it fails as an infrastructure failure and is retried.
+                FailAttempt(FailureKind.Infrastructure, "attempt interrupted: the task's actor restarted (node lost or shard moved)");
+                break;
+            case var s when s.IsTerminal() && _state.PendingRelease is null:
+                Timers.StartSingleTimer("passivate", PassivateNow.Instance, _settings.LingerAfterFinish);
+                break;
+            default:
+                if (_state.PendingRelease is not null && _state.Lease is { } lease)
+                    _refs.Environments.Tell(new Destroy(lease.EnvironmentId, "task recovered after its attempt ended"));
+                UpdateRetryTimer();
+                Retry();
+                break;
+        }
+    }
+
+    private void OnSubmit(SubmitTask m)
+    {
+        var d = TaskLogic.Submit(_state, m.Spec, Now);
+        switch (d.Outcome)
+        {
+            case DecisionOutcome.Rejected:
+                Sender.Tell(new SubmitRejected(_taskId, d.Errors.Count > 0 ? d.Errors : [new ValidationError("spec", d.Reason ?? "rejected")]));
+                // Nothing was persisted: do not keep (or remember) an empty entity around.
+                if (_state.Status == TaskStatus.Unknown) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+                break;
+            case DecisionOutcome.Duplicate:
+                Sender.Tell(new SubmitAccepted(_taskId, AlreadyKnown: true, _state.Status));
+                break;
+            default:
+                var replyTo = Sender;
+                Commit(d, () =>
+                {
+                    replyTo.Tell(new SubmitAccepted(_taskId, AlreadyKnown: false, _state.Status));
+                    Retry();
+                    UpdateRetryTimer();
+                });
+                break;
+        }
+    }
+
+    private void OnCancel(CancelTask m)
+    {
+        var lease = _state.Lease;
+        var wasInFlight = _state.Status.IsInFlight();
+        var d = TaskLogic.Cancel(_state, m.Reason, Now);
+        var replyTo = Sender;
+        if (d.Outcome == DecisionOutcome.Rejected)
+        {
+            replyTo.Tell(new CancelRejected(_taskId, d.Reason ?? "rejected"));
+            return;
+        }
+        if (d.Outcome == DecisionOutcome.Duplicate)
+        {
+            replyTo.Tell(new CancelAccepted(_taskId));
+            return;
+        }
+        Commit(d, () =>
+        {
+            replyTo.Tell(new CancelAccepted(_taskId));
+            AfterAttemptEnded(wasInFlight ? lease : null, environmentHealthy: false);
+        });
+    }
+
+    private void OnAdmit(AdmitTask m)
+    {
+        var lease = new Lease(m.Lease.LeaseId, m.Lease.EnvironmentId, m.Lease.Node, m.Lease.Reused);
+        var d = TaskLogic.Admit(_state, m.Attempt, lease, _settings.Node, Now);
+        if (d.Outcome == DecisionOutcome.Rejected)
+        {
+            // Stale or unwanted admission (e.g. the task was cancelled meanwhile): hand the lease back
+            // at once so its semaphores are not held by nobody.
+            _refs.Scheduler.Tell(new SchedulerProtocol.ReleaseTask(_taskId, m.Attempt, EnvironmentReusable: m.Lease.Reused));
+            return;
+        }
+        if (d.Outcome == DecisionOutcome.Duplicate) return;
+        Commit(d, () =>
+        {
+            UpdateRetryTimer();
+            SubscribeToNodeLoss();
+            Timers.StartSingleTimer("phase", new PhaseTimeout(_state.Attempt, TaskPhase.Setup), Seconds(_state.Spec!.SetupTimeoutSeconds));
+            var spec = _state.Spec!;
+            if (lease.ReusedEnvironment)
+                _refs.Environments.Tell(new EnvironmentProtocol.Lease(lease.EnvironmentId, _taskId, _state.Attempt));
+            else
+                _refs.Environments.Tell(new Provision(lease.EnvironmentId,
+                    new EnvironmentSpec(spec.Image!, spec.PoolKey, spec.ExecutionMode), _taskId, _state.Attempt));
+        });
+    }
+
+    private void OnEnvironmentReady(EnvironmentReady m)
+    {
+        if (_state.Lease?.EnvironmentId != m.EnvironmentId || m.Attempt != _state.Attempt) return;
+        if (!_state.Lease.ReusedEnvironment)
+            _refs.Scheduler.Tell(new SchedulerProtocol.EnvironmentStartFinished(_taskId, m.Attempt));
+        var d = TaskLogic.EnvironmentReady(_state, m.Attempt, Now);
+        if (d.Outcome != DecisionOutcome.Accepted) return;
+        Commit(d, () =>
+        {
+            Timers.StartSingleTimer("phase", new PhaseTimeout(_state.Attempt, TaskPhase.Run), Seconds(_state.Spec!.RunTimeoutSeconds));
+            NextRound();
+        });
+    }
+
+    private void OnEnvironmentFailed(EnvironmentFailed m)
+    {
+        if (_awaitingReset && m.EnvironmentId == _state.Lease?.EnvironmentId)
+        {
+            _awaitingReset = false;
+            SendRelease(reusable: false);
+            return;
+        }
+        if (_state.Lease?.EnvironmentId != m.EnvironmentId || !_state.Status.IsInFlight()) return;
+        if (_state.Status == TaskStatus.Provisioning && !_state.Lease.ReusedEnvironment)
+            _refs.Scheduler.Tell(new SchedulerProtocol.EnvironmentStartFinished(_taskId, _state.Attempt));
+        FailAttempt(FailureKind.Infrastructure, $"environment {m.EnvironmentId}: {m.Reason}");
+    }
+
+    private void NextRound()
+    {
+        var spec = _state.Spec!;
+        var action = _agent.NextAction(spec, _state.Steps);
+        if (action is null)
+        {
+            Commit(TaskLogic.StartScoring(_state, _state.Attempt, Now), () =>
+            {
+                Timers.StartSingleTimer("phase", new PhaseTimeout(_state.Attempt, TaskPhase.Scoring), Seconds(spec.ScoringTimeoutSeconds));
+                SendExec(spec.ScoreCommand!, "score");
+            });
+            return;
+        }
+        SendExec(action, $"round-{_state.Steps.Count + 1}");
+    }
+
+    private void SendExec(string command, string label)
+    {
+        var spec = _state.Spec!;
+        _execCommand = command;
+        _execToken++;
+        var timeout = spec.ExecTimeoutSeconds;
+        _refs.Environments.Tell(new Exec(_state.Lease!.EnvironmentId, _taskId, command, timeout,
+            _settings.CaptureBytes, _settings.InlineOutputBytes, $"{_taskId}/attempt-{_state.Attempt}/{label}.log"));
+        Timers.StartSingleTimer("exec", new ExecOverdue(_execToken), Seconds(timeout) + _settings.ExecGrace);
+    }
+
+    private void OnExecResult(ExecResult r)
+    {
+        if (_execCommand is null || r.EnvironmentId != _state.Lease?.EnvironmentId) return;
+        var command = _execCommand;
+        _execCommand = null;
+        Timers.Cancel("exec");
+        if (_state.Status == TaskStatus.Running)
+        {
+            var step = new Step(_state.Steps.Count + 1, command, r.ExitCode, r.Output, r.OutputTruncated, r.TimedOut,
+                r.StartedAt, r.DurationMs, r.ArtifactPath);
+            Commit(TaskLogic.RecordStep(_state, _state.Attempt, step), NextRound);
+        }
+        else if (_state.Status == TaskStatus.Scoring)
+        {
+            var lease = _state.Lease;
+            var score = new Score(r.ExitCode, r.Output, r.ExitCode == 0 && !r.TimedOut ? 1.0 : 0.0);
+            Commit(TaskLogic.Complete(_state, _state.Attempt, score, Now), () => AfterAttemptEnded(lease, environmentHealthy: !r.TimedOut));
+        }
+    }
+
+    private void OnPhaseTimeout(PhaseTimeout m)
+    {
+        var lease = _state.Lease;
+        var d = TaskLogic.TimeOut(_state, m.Attempt, m.Phase, Now);
+        if (d.Outcome != DecisionOutcome.Accepted) return;
+        if (m.Phase == TaskPhase.Setup && lease is { ReusedEnvironment: false })
+            _refs.Scheduler.Tell(new SchedulerProtocol.EnvironmentStartFinished(_taskId, m.Attempt));
+        Commit(d, () => AfterAttemptEnded(lease, environmentHealthy: false));
+    }
+
+    private void OnNodeLost(NodeLost m)
+    {
+        if (_state.Status.IsInFlight() && _state.Lease?.Node == m.Node)
+            FailAttempt(FailureKind.Infrastructure, $"node {m.Node} hosting the environment was lost");
+    }
+
+    private void FailAttempt(FailureKind kind, string reason)
+    {
+        var lease = _state.Lease;
+        var d = TaskLogic.FailAttempt(_state, _state.Attempt, kind, reason, Now);
+        if (d.Outcome != DecisionOutcome.Accepted) return;
+        _log.Info("task {0} attempt {1} failed ({2}): {3}", _taskId, _state.Attempt, kind, reason);
+        Commit(d, () => AfterAttemptEnded(lease, environmentHealthy: false));
+    }
+
+    /// <summary>
+    /// After an attempt ended: a healthy persistent environment is reset and handed back to its pool;
+    /// anything else is destroyed. Then the lease is released (at-least-once until confirmed) and, for an
+    /// infrastructure retry, the new attempt is queued.
+    /// </summary>
+    private void AfterAttemptEnded(Lease? lease, bool environmentHealthy)
+    {
+        Timers.Cancel("phase");
+        Timers.Cancel("exec");
+        _execCommand = null;
+        UnsubscribeFromNodeLoss();
+        if (lease is not null && environmentHealthy && _state.Spec!.ExecutionMode == ExecutionMode.Persistent)
+        {
+            _awaitingReset = true;
+            _refs.Environments.Tell(new EnvironmentProtocol.Reset(lease.EnvironmentId, _taskId));
+            UpdateRetryTimer();
+            return;
+        }
+        if (lease is not null)
+            _refs.Environments.Tell(new Destroy(lease.EnvironmentId, $"task {_taskId} attempt ended"));
+        SendRelease(reusable: false);
+    }
+
+    private void SendRelease(bool reusable)
+    {
+        _releaseReusable = reusable;
+        Retry();
+        UpdateRetryTimer();
+    }
+
+    private void OnReleaseConfirmed(ReleaseConfirmed m) =>
+        Commit(TaskLogic.ConfirmReleased(_state, m.Attempt, Now), () =>
+        {
+            UpdateRetryTimer();
+            if (_state.Status.IsTerminal() && _state.PendingRelease is null)
+                Timers.StartSingleTimer("passivate", PassivateNow.Instance, _settings.LingerAfterFinish);
+        });
+
+    /// <summary>Re-sends whatever the scheduler has not confirmed yet. Both messages are idempotent there.</summary>
+    private void Retry()
+    {
+        if (_state.PendingRelease is { } attempt && !_awaitingReset)
+            _refs.Scheduler.Tell(new SchedulerProtocol.ReleaseTask(_taskId, attempt, _releaseReusable));
+        if (_state.Status == TaskStatus.Submitted)
+        {
+            var spec = _state.Spec!;
+            _refs.Scheduler.Tell(new SchedulerProtocol.EnqueueTask(_taskId, _state.Attempt, spec.PoolKey, spec.ExecutionMode));
+        }
+    }
+
+    private void UpdateRetryTimer()
+    {
+        var needed = _state.Status == TaskStatus.Submitted || (_state.PendingRelease is not null && !_awaitingReset);
+        if (needed && !Timers.IsTimerActive("retry"))
+            Timers.StartPeriodicTimer("retry", RetryTick.Instance, _settings.RetryInterval);
+        else if (!needed)
+            Timers.Cancel("retry");
+    }
+
+    private void Commit(TaskDecision d, Action? after = null)
+    {
+        if (d.Outcome != DecisionOutcome.Accepted || d.Events.Count == 0)
+        {
+            if (d.Outcome == DecisionOutcome.Duplicate) after?.Invoke();
+            return;
+        }
+        var remaining = d.Events.Count;
+        PersistAll(d.Events, e =>
+        {
+            var before = _state.Status;
+            _state = TaskLogic.Apply(_state, e);
+            if (_state.Status != before)
+                _refs.Mediator.Tell(new Publish(TaskEventsTopic,
+                    new TaskStatusChanged(_taskId, _state.Status, _state.Attempt, _settings.Node, Now)));
+            if (--remaining == 0) after?.Invoke();
+        });
+    }
+
+    private void SubscribeToNodeLoss()
+    {
+        if (_subscribedToNodeLoss) return;
+        Context.System.EventStream.Subscribe(Self, typeof(NodeLost));
+        _subscribedToNodeLoss = true;
+    }
+
+    private void UnsubscribeFromNodeLoss()
+    {
+        if (!_subscribedToNodeLoss) return;
+        Context.System.EventStream.Unsubscribe(Self, typeof(NodeLost));
+        _subscribedToNodeLoss = false;
+    }
+
+    protected override void PostStop()
+    {
+        UnsubscribeFromNodeLoss();
+        base.PostStop();
+    }
+
+    private static TimeSpan Seconds(double s) => TimeSpan.FromSeconds(s);
+
+    private sealed record PhaseTimeout(int Attempt, TaskPhase Phase);
+
+    private sealed record ExecOverdue(long Token);
+
+    private sealed record RetryTick
+    {
+        public static readonly RetryTick Instance = new();
+    }
+
+    private sealed record PassivateNow
+    {
+        public static readonly PassivateNow Instance = new();
+    }
+}

@@ -1,0 +1,34 @@
+using MegaFlow.Domain.Protocol;
+using MegaFlow.Domain.Tasks;
+
+namespace MegaFlow.Domain.Scheduling;
+
+/// <summary>Messages to the scheduler singleton.</summary>
+public static class SchedulerProtocol
+{
+    public sealed record EnqueueTask(string TaskId, int Attempt, string Pool, ExecutionMode Mode) : ISchedulerMessage;
+
+    public sealed record ReleaseTask(string TaskId, int Attempt, bool EnvironmentReusable) : ISchedulerMessage;
+
+    /// <summary>The lease's environment is ready (or failed to start): free its start permit.</summary>
+    public sealed record EnvironmentStartFinished(string TaskId, int Attempt) : ISchedulerMessage;
+
+    /// <summary>An idle warm environment died or failed its health check: drop it from its pool.</summary>
+    public sealed record RetireEnvironment(string EnvironmentId) : ISchedulerMessage;
+
+    public sealed record GetSchedulerState : ISchedulerMessage
+    {
+        public static readonly GetSchedulerState Instance = new();
+    }
+
+    public sealed record SchedulerStatus(
+        int QueueDepth,
+        int Running,
+        int Starting,
+        IReadOnlyDictionary<string, int> RunningByPool,
+        IReadOnlyDictionary<string, int> RunningByNode,
+        IReadOnlyDictionary<string, int> IdleByPool,
+        IReadOnlyDictionary<string, int> PoolSizes,
+        IReadOnlyList<string> Nodes,
+        SchedulerSettings Settings) : IMegaFlowMessage;
+}
