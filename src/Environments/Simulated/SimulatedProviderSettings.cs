@@ -6,9 +6,16 @@ namespace MegaFlow.Environments.Simulated;
 /// </summary>
 public sealed record SimulatedProviderSettings
 {
+    /// <summary>Time to create an environment (think container start).</summary>
     public LatencyDistribution ProvisionLatency { get; init; } = LatencyDistribution.Zero;
+
+    /// <summary>Time a command "runs"; a sample above the request's timeout makes the exec time out.</summary>
     public LatencyDistribution ExecLatency { get; init; } = LatencyDistribution.Zero;
+
+    /// <summary>Time to return an environment to its image's state.</summary>
     public LatencyDistribution ResetLatency { get; init; } = LatencyDistribution.Zero;
+
+    /// <summary>Time to remove an environment.</summary>
     public LatencyDistribution DestroyLatency { get; init; } = LatencyDistribution.Zero;
 
     /// <summary>Chance that provisioning fails (after its latency) with <see cref="EnvironmentUnavailableException"/>.</summary>
