@@ -1,0 +1,166 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using MegaFlow.Actors.Cluster;
+using MegaFlow.Actors.Environments;
+using MegaFlow.Actors.Scheduling;
+using MegaFlow.Actors.Tasks;
+using MegaFlow.Domain.Agents;
+using MegaFlow.Domain.Scheduling;
+using MegaFlow.Environments;
+using MegaFlow.Environments.LocalProcess;
+using MegaFlow.Environments.Simulated;
+using MegaFlow.Storage;
+
+namespace MegaFlow.Actors.Hosting;
+
+/// <summary>The entry points of a running node, for host programs and tests.</summary>
+/// <param name="Tasks">Task shard region (or proxy on non-worker nodes): send <c>ITaskMessage</c>s here.</param>
+/// <param name="Environments">Environment shard region (or proxy).</param>
+/// <param name="Scheduler">Proxy to the scheduler singleton.</param>
+public sealed record MegaFlowRefs(IActorRef Tasks, IActorRef Environments, IActorRef Scheduler);
+
+/// <summary>
+/// Starts MegaFlow's actors on an ActorSystem according to the node's roles. The Akka.Hosting host
+/// and the multi-node tests both go through here, so tests exercise exactly what production runs.
+/// </summary>
+public static class MegaFlowNode
+{
+    public const string TaskTypeName = "task";
+    public const string EnvironmentTypeName = "environment";
+
+    public static MegaFlowRefs Start(ActorSystem system, IEnvironmentProvider? provider = null, IArtifactStore? artifacts = null, IAgent? agent = null)
+    {
+        var config = system.Settings.Config;
+        var mf = config.GetConfig("megaflow");
+        var workerRole = mf.GetString("worker-role", "worker");
+        var schedulerRole = mf.GetString("scheduler-role", "scheduler");
+        var dataDir = mf.GetString("data-dir", "./data");
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var roles = cluster.SelfRoles;
+        var node = NodeKey.Self(system);
+
+        Directory.CreateDirectory(dataDir);
+        provider ??= CreateProvider(mf, dataDir);
+        artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
+        agent ??= ScriptedAgent.Instance;
+
+        system.ActorOf(Props.Create<MemberWatcher>(), "member-watcher");
+        var mediator = DistributedPubSub.Get(system).Mediator;
+
+        var scheduler = system.ActorOf(
+            ClusterSingletonProxy.Props("/user/scheduler", ClusterSingletonProxySettings.Create(system).WithRole(schedulerRole)),
+            "scheduler-proxy");
+
+        var sharding = ClusterSharding.Get(system);
+        var shardingSettings = ClusterShardingSettings.Create(system).WithRole(workerRole).WithRememberEntities(true);
+        var taskExtractor = new TaskMessageExtractor(mf.GetInt("task-shards", 100));
+        var envExtractor = new EnvironmentMessageExtractor();
+
+        IActorRef environments, tasks;
+        if (roles.Contains(workerRole))
+        {
+            var envSettings = new EnvironmentActorSettings { Node = node };
+            environments = sharding.Start(EnvironmentTypeName,
+                id => EnvironmentActor.Props(id, provider, artifacts, scheduler, envSettings),
+                shardingSettings, envExtractor, new NodePinnedAllocationStrategy(cluster.SelfAddress), PoisonPill.Instance);
+
+            var taskSettings = ReadTaskSettings(mf.GetConfig("task"), node);
+            var refs = new TaskActorRefs(scheduler, environments, mediator);
+            tasks = sharding.Start(TaskTypeName,
+                id => TaskActor.Props(id, refs, taskSettings, agent),
+                shardingSettings, taskExtractor,
+                sharding.DefaultShardAllocationStrategy(shardingSettings), PoisonPill.Instance);
+        }
+        else
+        {
+            environments = sharding.StartProxy(EnvironmentTypeName, workerRole, envExtractor);
+            tasks = sharding.StartProxy(TaskTypeName, workerRole, taskExtractor);
+        }
+
+        if (roles.Contains(schedulerRole))
+        {
+            var settings = ReadSchedulerSettings(mf.GetConfig("scheduler"));
+            system.ActorOf(ClusterSingletonManager.Props(
+                    SchedulerActor.Props(settings, tasks, workerRole, mf.GetInt("scheduler.snapshot-every", 1000)),
+                    PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system).WithRole(schedulerRole)),
+                "scheduler");
+        }
+
+        return new MegaFlowRefs(tasks, environments, scheduler);
+    }
+
+    /// <summary>
+    /// Joins the cluster: the configured seed nodes join on their own (akka.cluster.seed-nodes);
+    /// without seeds the node founds a single-node cluster by joining itself.
+    /// </summary>
+    public static void Join(ActorSystem system, NodeSettings settings)
+    {
+        if (settings.Seeds.Count == 0)
+        {
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            cluster.Join(cluster.SelfAddress);
+        }
+    }
+
+    public static SchedulerSettings ReadSchedulerSettings(Config c)
+    {
+        var caps = new Dictionary<string, int>();
+        var capsConfig = c.GetConfig("pool-caps");
+        if (capsConfig is not null && !capsConfig.IsEmpty)
+            foreach (var kv in capsConfig.AsEnumerable())
+                caps[kv.Key.Trim('"')] = kv.Value.GetInt();
+        var settings = new SchedulerSettings
+        {
+            MaxRunning = c.GetInt("max-running", 256),
+            MaxStarting = c.GetInt("max-starting", 32),
+            SlotsPerNode = c.GetInt("slots-per-node", 64),
+            MaxPoolSize = c.GetInt("max-pool-size", 8),
+            DefaultPoolCap = c.GetInt("default-pool-cap", 1_000_000),
+            PoolCaps = caps,
+        };
+        if (settings.Problems() is { Count: > 0 } problems)
+            throw new ConfigurationException("megaflow.scheduler: " + string.Join("; ", problems));
+        return settings;
+    }
+
+    private static TaskActorSettings ReadTaskSettings(Config c, string node) => new()
+    {
+        Node = node,
+        InlineOutputBytes = c.GetInt("inline-output-bytes", 2048),
+        CaptureBytes = c.GetInt("capture-bytes", 1 << 20),
+        RetryInterval = c.GetTimeSpan("retry-interval", TimeSpan.FromSeconds(3)),
+        ExecGrace = c.GetTimeSpan("exec-grace", TimeSpan.FromSeconds(15)),
+        LingerAfterFinish = c.GetTimeSpan("linger-after-finish", TimeSpan.FromSeconds(2)),
+    };
+
+    private static IEnvironmentProvider CreateProvider(Config mf, string dataDir)
+    {
+        var name = mf.GetString("provider", "local");
+        switch (name)
+        {
+            case "local":
+                return new LocalProcessProvider(Path.Combine(dataDir, "envs"));
+            case "simulated":
+                var sim = mf.GetConfig("simulated");
+                var settings = new SimulatedProviderSettings
+                {
+                    ProvisionLatency = LatencyDistribution.Parse(sim.GetString("provision-latency", "0")),
+                    ExecLatency = LatencyDistribution.Parse(sim.GetString("exec-latency", "0")),
+                    ResetLatency = LatencyDistribution.Parse(sim.GetString("reset-latency", "0")),
+                    DestroyLatency = LatencyDistribution.Parse(sim.GetString("destroy-latency", "0")),
+                    ProvisionFailureRate = sim.GetDouble("provision-failure-rate", 0),
+                    ExecLossRate = sim.GetDouble("exec-loss-rate", 0),
+                    ResetFailureRate = sim.GetDouble("reset-failure-rate", 0),
+                    Seed = sim.GetInt("seed", 42),
+                };
+                settings.Validate();
+                return new SimulatedProvider(settings);
+            default:
+                throw new ConfigurationException($"megaflow.provider: unknown provider '{name}' (expected local or simulated)");
+        }
+    }
+}

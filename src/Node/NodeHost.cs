@@ -1,0 +1,51 @@
+using Akka.Actor;
+using Akka.Hosting;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Actors.Persistence;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MegaFlow.Node;
+
+/// <summary>Holds the node's actor entry points once Akka.Hosting has started them.</summary>
+public sealed class NodeHandle
+{
+    private readonly TaskCompletionSource<(ActorSystem System, MegaFlowRefs Refs)> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<(ActorSystem System, MegaFlowRefs Refs)> Ready => _ready.Task;
+
+    internal void Set(ActorSystem system, MegaFlowRefs refs) => _ready.TrySetResult((system, refs));
+}
+
+/// <summary>
+/// The generic host around a node: Akka.Hosting owns the ActorSystem, so SIGTERM/Ctrl-C run
+/// coordinated shutdown (leave the cluster, hand off shards and the singleton) and the process exits 0.
+/// </summary>
+public static class NodeHost
+{
+    public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning)
+    {
+        var handle = new NodeHandle();
+        return Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel))
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton(handle);
+                services.AddSingleton(settings);
+                services.AddAkka(settings.SystemName, (builder, _) =>
+                {
+                    builder.AddHocon(MegaFlowConfig.Build(settings), HoconAddMode.Prepend);
+                    builder.AddStartup((system, _) =>
+                    {
+                        // Tables first (one node at a time), then actors, then join.
+                        SchemaInitializer.Ensure(settings);
+                        var refs = MegaFlowNode.Start(system);
+                        MegaFlowNode.Join(system, settings);
+                        handle.Set(system, refs);
+                    });
+                });
+            })
+            .Build();
+    }
+}

@@ -1,0 +1,68 @@
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Node;
+using MegaFlow.Node.Demo;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+const string Usage = """
+    usage: megaflow <command> [options]
+
+    commands:
+      demo [--tasks N] [--fresh]   run the built-in sample set on one embedded node (SQLite, local processes)
+      node                         run a cluster node until SIGTERM (configured by MEGAFLOW_* variables)
+      help                         show this text
+
+    configuration (environment variables):
+      MEGAFLOW_HOSTNAME, MEGAFLOW_PUBLIC_HOSTNAME, MEGAFLOW_PORT, MEGAFLOW_SEEDS, MEGAFLOW_ROLES,
+      MEGAFLOW_PERSISTENCE (sqlite|postgres), MEGAFLOW_CONNECTION_STRING, MEGAFLOW_DATA_DIR,
+      MEGAFLOW_PROVIDER (local|simulated)
+    """;
+
+try
+{
+    var command = args.Length > 0 ? args[0] : "help";
+    var settings = NodeSettings.FromEnvironment();
+    switch (command)
+    {
+        case "demo":
+            var tasks = 240;
+            var fresh = false;
+            for (var i = 1; i < args.Length; i++)
+            {
+                switch (args[i])
+                {
+                    case "--tasks" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n > 0:
+                        tasks = n;
+                        i++;
+                        break;
+                    case "--fresh":
+                        fresh = true;
+                        break;
+                    default:
+                        return Fail($"demo: bad argument '{args[i]}' (--tasks needs a positive number)");
+                }
+            }
+            return await DemoCommand.RunAsync(settings, tasks, fresh);
+        case "node":
+            if (args.Length > 1) return Fail($"node: unexpected argument '{args[1]}' (configure nodes with MEGAFLOW_* variables)");
+            using (var host = NodeHost.Build(settings, LogLevel.Information))
+                await host.RunAsync();
+            return 0;
+        case "help" or "--help" or "-h":
+            Console.WriteLine(Usage);
+            return 0;
+        default:
+            return Fail($"unknown command '{command}'");
+    }
+}
+catch (ArgumentException e)
+{
+    return Fail(e.Message);
+}
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine($"megaflow: {message}");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
