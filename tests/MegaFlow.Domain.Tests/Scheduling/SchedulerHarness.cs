@@ -56,6 +56,9 @@ internal sealed class SchedulerHarness
         return planned.Select(e => e.Lease).ToList();
     }
 
+    /// <summary>Plans admissions from the current state without applying them (ids are consumed).</summary>
+    public IReadOnlyList<Admitted> PlanEvents() => PlanAdmissions(State);
+
     /// <summary>What PlanAdmissions would admit from <paramref name="state"/> with this harness's id sequence (ids are not consumed).</summary>
     public IReadOnlyList<Admitted> PreviewAdmissions(SchedulerState state)
     {
