@@ -501,6 +501,29 @@ public class SchedulerLogicTests
         Assert.Equal(DecisionOutcome.Duplicate, h.Release("t1", attempt: 2).Outcome);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Releasing_a_later_attempt_also_frees_what_an_earlier_attempt_still_holds(bool leased)
+    {
+        // The task ended attempt 1 (infra failure), then attempt 2 ended too (e.g. cancelled while
+        // waiting) before the scheduler heard of either: the task now owes only the release of
+        // attempt 2. That release must not leave attempt 1's lease or queue entry behind forever.
+        var h = Harness(Roomy with { MaxRunning = 1, MaxPoolSize = 1 });
+        h.Enqueue("t1", "py", Pers);
+        if (leased) h.Plan();
+
+        var d = h.Release("t1", reusable: true, attempt: 2);
+
+        Assert.Equal(DecisionOutcome.Accepted, d.Outcome);
+        Assert.Equal(new Released("t1", 1, false, SchedulerHarness.T0), Assert.Single(d.Events));
+        Assert.Empty(h.State.Leases);
+        Assert.Equal(0, h.State.QueueDepth);
+        Assert.Empty(h.Idle("py")); // the failed attempt's environment is not trusted for reuse
+        Assert.Equal(0, h.PoolSize("py"));
+        Assert.Equal(DecisionOutcome.Duplicate, h.Release("t1", attempt: 2).Outcome);
+    }
+
     [Fact]
     public void A_released_event_for_another_attempt_changes_nothing_when_applied()
     {
