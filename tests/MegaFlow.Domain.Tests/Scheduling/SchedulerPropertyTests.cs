@@ -89,6 +89,10 @@ public class SchedulerPropertyTests
                     var q = queued[x.Pick % queued.Count];
                     Decide(SchedulerLogic.Release(s, q.TaskId, q.Attempt, false, SchedulerHarness.T0), DecisionOutcome.Accepted);
                     break;
+                case Op.ReleaseLater x when held.Count > 0:
+                    var later = held[x.Pick % held.Count];
+                    Decide(SchedulerLogic.Release(s, later.TaskId, later.Attempt + 1, true, SchedulerHarness.T0), DecisionOutcome.Accepted);
+                    break;
                 case Op.Started x:
                     var starting = leases.Where(l => l.Starting).ToList();
                     if (starting.Count > 0)

@@ -14,6 +14,8 @@ public abstract record Op
     public sealed record Stale(int Pick) : Op;
     public sealed record Release(int Pick, bool Reusable) : Op;
     public sealed record Withdraw(int Pick) : Op;
+    /// <summary>The task's release for a later attempt arrives while an earlier attempt still holds something.</summary>
+    public sealed record ReleaseLater(int Pick) : Op;
     public sealed record Started(int Pick) : Op;
     public sealed record NodeUp(int Node) : Op;
     public sealed record NodeDown(int Node) : Op;
@@ -47,6 +49,7 @@ public static class WorkloadArbitrary
         (1, Pick.Select(i => (Op)new Op.Stale(i))),
         (5, Pick.SelectMany(_ => Gen.Elements(true, true, false), (i, r) => (Op)new Op.Release(i, r))),
         (1, Pick.Select(i => (Op)new Op.Withdraw(i))),
+        (1, Pick.Select(i => (Op)new Op.ReleaseLater(i))),
         (4, Pick.Select(i => (Op)new Op.Started(i))),
         (1, Gen.Choose(0, Workload.Nodes - 1).Select(i => (Op)new Op.NodeUp(i))),
         (1, Gen.Choose(0, Workload.Nodes - 1).Select(i => (Op)new Op.NodeDown(i))),
