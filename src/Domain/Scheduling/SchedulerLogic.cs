@@ -46,6 +46,13 @@ public static class SchedulerLogic
             return SchedulerDecision.Accept(new Released(taskId, attempt, reusable, now));
         if (s.QueuedByTask.TryGetValue(taskId, out var q) && q.Attempt == attempt)
             return SchedulerDecision.Accept(new Released(taskId, attempt, false, now));
+        // A task owes only the release of its latest ended attempt; if an earlier attempt's release
+        // (and the newer enqueue) were lost, what that attempt holds would otherwise leak forever.
+        // It ended in failure, so its environment is never reused.
+        if (lease is not null && lease.Attempt < attempt)
+            return SchedulerDecision.Accept(new Released(taskId, lease.Attempt, false, now));
+        if (q is not null && q.Attempt < attempt)
+            return SchedulerDecision.Accept(new Released(taskId, q.Attempt, false, now));
         return SchedulerDecision.Duplicate("nothing held for this attempt");
     }
 
