@@ -36,6 +36,19 @@ public static class NodeHost
                 services.AddAkka(settings.SystemName, (builder, _) =>
                 {
                     builder.AddHocon(MegaFlowConfig.Build(settings), HoconAddMode.Prepend);
+                    // Akka's log goes through Microsoft.Extensions.Logging, so one level and format rule both.
+                    builder.ConfigureLoggers(l =>
+                    {
+                        l.LogLevel = logLevel switch
+                        {
+                            <= LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+                            LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
+                            LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+                            _ => Akka.Event.LogLevel.ErrorLevel,
+                        };
+                        l.ClearLoggers();
+                        l.AddLoggerFactory();
+                    });
                     builder.AddStartup((system, _) =>
                     {
                         // Tables first (one node at a time), then actors, then join.
