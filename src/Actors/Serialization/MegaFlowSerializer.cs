@@ -32,7 +32,10 @@ public sealed class MegaFlowSerializer(ExtendedActorSystem system) : SerializerW
 
     public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
 
-    public override object FromBinary(byte[] bytes, string manifest)
+    public override object FromBinary(byte[] bytes, string manifest) => Decode(bytes, manifest);
+
+    /// <summary>Decodes a payload without an ActorSystem (journal inspection tools and tests).</summary>
+    public static object Decode(byte[] bytes, string manifest)
     {
         if (!ProtocolManifests.ByManifest.TryGetValue(manifest, out var type))
             throw new SerializationException($"unknown MegaFlow manifest '{manifest}' (written by a newer version?)");

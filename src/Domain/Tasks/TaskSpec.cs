@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MegaFlow.Domain.Tasks;
 
 /// <summary>How a task gets its environment.</summary>
@@ -57,9 +59,11 @@ public sealed record TaskSpec
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
     /// <summary>The parsed mode; only meaningful after validation succeeded.</summary>
+    [JsonIgnore]
     public ExecutionMode ExecutionMode =>
         string.Equals(Mode, "persistent", StringComparison.OrdinalIgnoreCase) ? ExecutionMode.Persistent : ExecutionMode.Ephemeral;
 
     /// <summary>The pool this task draws from (persistent mode) or is counted against (per-pool caps).</summary>
+    [JsonIgnore]
     public string PoolKey => string.IsNullOrWhiteSpace(Pool) ? Image ?? "" : Pool!;
 }

@@ -45,7 +45,7 @@ public static class DemoCommand
                 var done = 0;
                 await Parallel.ForEachAsync(specs, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = stopping }, async (spec, ct) =>
                 {
-                    var reply = await refs.Tasks.Ask<object>(new SubmitTask(spec), TimeSpan.FromSeconds(60), ct);
+                    var reply = await TaskGateway.SubmitAsync(refs.Tasks, spec, TimeSpan.FromSeconds(60), ct);
                     switch (reply)
                     {
                         case SubmitRejected r:
