@@ -1,4 +1,6 @@
 using Akka.Configuration;
+using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
 using MegaFlow.Actors.Hosting;
 using MegaFlow.Actors.Serialization;
 using MegaFlow.Actors.Tests.Serialization;
@@ -181,6 +183,23 @@ public sealed class NodeSettingsTests
         Assert.NotNull(Type.GetType(c.GetString($"{snapshotId}.class")));
         Assert.Equal("sharding_snapshot", c.GetString($"{snapshotId}.default.snapshot.table-name"));
         Assert.Equal("snapshot", c.GetString("akka.persistence.snapshot-store.sql.default.snapshot.table-name"));
+    }
+
+    [Fact]
+    public void The_sql_plugin_itself_resolves_separate_tables_for_domain_events_and_remember_entities()
+    {
+        // Read the tables the way SqlWriteJournal does: its own plugin section over the plugin defaults.
+        var c = MegaFlowConfig.Build(new NodeSettings());
+        JournalConfig Plugin(string id) => new(c.GetConfig(id).WithFallback(SqlPersistence.DefaultJournalConfiguration));
+
+        var domain = Plugin("akka.persistence.journal.sql");
+        var sharding = Plugin(c.GetString("akka.cluster.sharding.journal-plugin-id"));
+
+        Assert.Equal("journal", domain.TableConfig.EventJournalTable.Name);
+        Assert.Equal("sharding_journal", sharding.TableConfig.EventJournalTable.Name);
+        Assert.Equal("sharding_journal_metadata", sharding.TableConfig.MetadataTable.Name);
+        Assert.Equal(domain.ConnectionString, sharding.ConnectionString);
+        Assert.False(sharding.AutoInitialize);
     }
 
     [Fact]
