@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MegaFlow.Domain.Protocol;
 using MegaFlow.Domain.Scheduling;
 
@@ -9,9 +10,24 @@ public static class TaskProtocol
     // ---- public API: host programs send these -------------------------------------------------
 
     /// <summary>Submit a task. Answered with <see cref="SubmitAccepted"/> or <see cref="SubmitRejected"/>.</summary>
-    public sealed record SubmitTask(string TaskId, TaskSpec Spec) : ITaskMessage
+    public sealed record SubmitTask : ITaskMessage
     {
+        // Not a positional record: with two public constructors System.Text.Json (the wire format)
+        // cannot pick one unless told, and an attribute cannot target a primary constructor.
+        [JsonConstructor]
+        public SubmitTask(string TaskId, TaskSpec Spec)
+        {
+            this.TaskId = TaskId;
+            this.Spec = Spec;
+        }
+
         public SubmitTask(TaskSpec spec) : this(spec.TaskId ?? "", spec) { }
+
+        public string TaskId { get; init; }
+
+        public TaskSpec Spec { get; init; }
+
+        public void Deconstruct(out string TaskId, out TaskSpec Spec) => (TaskId, Spec) = (this.TaskId, this.Spec);
     }
 
     public sealed record SubmitAccepted(string TaskId, bool AlreadyKnown, TaskStatus Status) : IMegaFlowMessage;

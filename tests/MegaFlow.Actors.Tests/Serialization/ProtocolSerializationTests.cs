@@ -1,0 +1,175 @@
+using System.Reflection;
+using System.Runtime.Serialization;
+using System.Text;
+using Akka.Actor;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Actors.Serialization;
+using MegaFlow.Domain.Protocol;
+using AkkaSerialization = Akka.Serialization.Serialization;
+
+namespace MegaFlow.Actors.Tests.Serialization;
+
+/// <summary>
+/// An ActorSystem built from the node's real configuration (cluster provider, not joined, port 0),
+/// so the tests see the serializer Akka actually picks, not one constructed by hand.
+/// </summary>
+public sealed class ConfiguredSystemFixture : IAsyncLifetime
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "megaflow-actors-tests-" + Guid.NewGuid().ToString("N"));
+
+    public ActorSystem System { get; private set; } = null!;
+
+    public Task InitializeAsync()
+    {
+        var settings = new NodeSettings { Port = 0, Hostname = "127.0.0.1", DataDir = _dataDir };
+        System = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Build(settings));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        if (Directory.Exists(_dataDir)) Directory.Delete(_dataDir, recursive: true);
+    }
+
+    /// <summary>A fresh temp folder, so nothing lands in ./data even if something did touch the database.</summary>
+    public string DataDir => _dataDir;
+}
+
+public sealed class ProtocolSerializationTests(ConfiguredSystemFixture fixture) : IClassFixture<ConfiguredSystemFixture>
+{
+    private static readonly Assembly DomainAssembly = typeof(IMegaFlowMessage).Assembly;
+
+    private static IReadOnlyList<Type> ProtocolTypes() =>
+        DomainAssembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(IMegaFlowMessage).IsAssignableFrom(t))
+            .OrderBy(t => t.FullName, StringComparer.Ordinal)
+            .ToList();
+
+    public static TheoryData<string> Manifests()
+    {
+        var data = new TheoryData<string>();
+        foreach (var m in ProtocolManifests.ByManifest.Keys.Order(StringComparer.Ordinal)) data.Add(m);
+        return data;
+    }
+
+    [Fact]
+    public void Every_concrete_protocol_type_in_the_domain_has_a_manifest()
+    {
+        var missing = ProtocolTypes().Where(t => !ProtocolManifests.ByType.ContainsKey(t)).Select(t => t.FullName).ToList();
+
+        Assert.True(missing.Count == 0, "protocol types without a manifest in ProtocolManifests: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void Every_manifest_names_a_protocol_type_and_manifests_are_unique()
+    {
+        // Both lookups come from one table; equal sizes mean no manifest and no type appears twice.
+        Assert.Equal(ProtocolManifests.ByType.Count, ProtocolManifests.ByManifest.Count);
+        Assert.All(ProtocolManifests.ByManifest, kv =>
+        {
+            Assert.True(typeof(IMegaFlowMessage).IsAssignableFrom(kv.Value), $"{kv.Key} → {kv.Value.FullName} is not an IMegaFlowMessage");
+            Assert.Equal(kv.Key, ProtocolManifests.ByType[kv.Value]);
+            Assert.False(string.IsNullOrWhiteSpace(kv.Key));
+        });
+    }
+
+    [Fact]
+    public void The_manifest_table_has_no_duplicates_in_its_source()
+    {
+        // ToFrozenDictionary keeps the last duplicate silently, so check the table itself.
+        var table = (Array)typeof(ProtocolManifests).GetField("Table", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!;
+        var rows = table.Cast<(string Manifest, Type Type)>().ToList();
+
+        var dupManifests = rows.GroupBy(r => r.Manifest).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        var dupTypes = rows.GroupBy(r => r.Type).Where(g => g.Count() > 1).Select(g => g.Key.FullName).ToList();
+
+        Assert.True(dupManifests.Count == 0, "manifests used twice: " + string.Join(", ", dupManifests));
+        Assert.True(dupTypes.Count == 0, "types listed twice: " + string.Join(", ", dupTypes));
+        Assert.Equal(rows.Count, ProtocolManifests.ByManifest.Count);
+    }
+
+    [Fact]
+    public void Samples_cover_every_manifest_type_once()
+    {
+        var sampleTypes = ProtocolSamples.All.Select(s => s.GetType()).ToList();
+        var duplicates = sampleTypes.GroupBy(t => t).Where(g => g.Count() > 1).Select(g => g.Key.FullName).ToList();
+        var missing = ProtocolManifests.ByType.Keys.Except(sampleTypes).Select(t => t.FullName).ToList();
+
+        Assert.True(missing.Count == 0, "add a sample to ProtocolSamples for: " + string.Join(", ", missing));
+        Assert.True(duplicates.Count == 0, "more than one sample for: " + string.Join(", ", duplicates));
+    }
+
+    [Fact]
+    public void Samples_set_every_member_so_round_trips_exercise_the_whole_shape()
+    {
+        var nulls = ProtocolSamples.All.SelectMany(s => Structural.NullMembers(s).Select(p => $"{s.GetType().Name}{p[1..]}")).ToList();
+
+        Assert.True(nulls.Count == 0, "sample members left null: " + string.Join(", ", nulls));
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests))]
+    public void Protocol_type_round_trips_through_the_serializer_the_system_binds(string manifest)
+    {
+        var serialization = fixture.System.Serialization;
+        var sample = ProtocolSamples.For(ProtocolManifests.ByManifest[manifest]);
+
+        var serializer = serialization.FindSerializerFor(sample);
+        Assert.IsType<MegaFlowSerializer>(serializer);
+        Assert.Equal(411, serializer.Identifier);
+        Assert.Equal(manifest, AkkaSerialization.ManifestFor(serializer, sample));
+
+        var bytes = serializer.ToBinary(sample);
+        var back = serialization.Deserialize(bytes, serializer.Identifier, manifest);
+
+        Assert.IsType(sample.GetType(), back);
+        var diffs = Structural.Differences(sample, back);
+        Assert.True(diffs.Count == 0, $"{manifest} changed in the round trip:\n  " + string.Join("\n  ", diffs));
+        // Re-encoding gives the same bytes: nothing was lost or reordered on the way back.
+        Assert.Equal(Encoding.UTF8.GetString(bytes), Encoding.UTF8.GetString(serializer.ToBinary(back)));
+    }
+
+    [Fact]
+    public void Payloads_are_plain_json_without_clr_type_names()
+    {
+        var serializer = fixture.System.Serialization.FindSerializerFor(ProtocolSamples.All[0]);
+        foreach (var sample in ProtocolSamples.All)
+        {
+            var json = Encoding.UTF8.GetString(serializer.ToBinary(sample));
+            Assert.StartsWith("{", json);
+            Assert.DoesNotContain("$type", json);
+            Assert.DoesNotContain("MegaFlow.Domain", json);
+        }
+    }
+
+    [Fact]
+    public void Unknown_manifest_fails_with_a_serialization_exception_naming_it()
+    {
+        var bytes = "{\"TaskId\":\"t-1\"}"u8.ToArray();
+
+        var ex = Assert.Throws<SerializationException>(() => fixture.System.Serialization.Deserialize(bytes, MegaFlowSerializer.Id, "zz.future"));
+
+        Assert.Contains("zz.future", ex.Message);
+    }
+
+    private sealed record NotInTheTable(string TaskId) : IMegaFlowMessage;
+
+    [Fact]
+    public void Manifest_for_a_protocol_type_missing_from_the_table_fails_with_a_serialization_exception()
+    {
+        var message = new NotInTheTable("t-1");
+        var serializer = fixture.System.Serialization.FindSerializerFor(message);
+        Assert.IsType<MegaFlowSerializer>(serializer);
+
+        var ex = Assert.Throws<SerializationException>(() => AkkaSerialization.ManifestFor(serializer, message));
+
+        Assert.Contains(nameof(NotInTheTable), ex.Message);
+    }
+
+    [Fact]
+    public void Creating_the_system_does_not_touch_the_database()
+    {
+        Assert.False(Directory.Exists(fixture.DataDir), $"{fixture.DataDir} was created before persistence was used");
+    }
+}
