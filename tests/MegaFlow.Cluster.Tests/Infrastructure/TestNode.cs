@@ -1,0 +1,67 @@
+using Akka.Actor;
+using Akka.Cluster;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Environments;
+
+namespace MegaFlow.Cluster.Tests.Infrastructure;
+
+/// <summary>
+/// One MegaFlow node as a real ActorSystem on loopback (port 0), started exactly as the host starts
+/// one (MegaFlowConfig + MegaFlowNode). <see cref="Crash"/> kills it abruptly: no coordinated
+/// shutdown, no leaving — the survivors must notice and down it, as after a machine failure.
+/// </summary>
+public sealed class TestNode : IAsyncDisposable
+{
+    private TestNode(ActorSystem system, MegaFlowRefs refs, NodeSettings settings)
+    {
+        System = system;
+        Refs = refs;
+        Settings = settings;
+    }
+
+    public ActorSystem System { get; }
+    public MegaFlowRefs Refs { get; }
+    public NodeSettings Settings { get; }
+    public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
+    public string Key => $"{Address.Host}:{Address.Port}";
+    public bool Crashed { get; private set; }
+
+    /// <summary>Test-friendly timing: quick retries and failure detection; downing is left to the test.</summary>
+    public const string FastHocon = """
+        akka.loglevel = WARNING
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        akka.coordinated-shutdown.terminate-actor-system = on
+        akka.cluster.split-brain-resolver.stable-after = 120s
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+        akka.cluster.failure-detector.heartbeat-interval = 500ms
+        akka.cluster.singleton.hand-over-retry-interval = 200ms
+        akka.cluster.sharding.retry-interval = 200ms
+        akka.cluster.sharding.coordinator-failure-backoff = 1s
+        akka.cluster.sharding.shard-failure-backoff = 1s
+        akka.cluster.sharding.entity-restart-backoff = 1s
+        akka.cluster.singleton-proxy.singleton-identification-interval = 200ms
+        megaflow.task.retry-interval = 500ms
+        megaflow.task.exec-grace = 3s
+        megaflow.task.linger-after-finish = 200ms
+        """;
+
+    public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null)
+    {
+        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Build(settings));
+        var refs = MegaFlowNode.Start(system, provider);
+        return new TestNode(system, refs, settings);
+    }
+
+    /// <summary>Abrupt death: the ActorSystem stops without leaving the cluster.</summary>
+    public async Task Crash()
+    {
+        Crashed = true;
+        await System.Terminate();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!System.WhenTerminated.IsCompleted)
+            await System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+}
