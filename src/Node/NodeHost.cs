@@ -36,6 +36,7 @@ public static class NodeHost
                 services.AddAkka(settings.SystemName, (builder, _) =>
                 {
                     builder.AddHocon(MegaFlowConfig.Build(settings), HoconAddMode.Prepend);
+                    if (MegaFlowConfig.PersistenceSetup(settings) is { } persistence) builder.AddSetup(persistence);
                     // Akka's log goes through Microsoft.Extensions.Logging, so one level and format rule both.
                     builder.ConfigureLoggers(l =>
                     {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Persistence;
 using MegaFlow.Actors.Hosting;
@@ -100,7 +101,9 @@ public static class SchemaInitializer
                 akka.loglevel = WARNING
                 """)
             .WithFallback(MegaFlowConfig.Build(settings));
-        using var system = ActorSystem.Create("megaflow-schema", config);
+        var setup = ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config));
+        if (MegaFlowConfig.PersistenceSetup(settings) is { } tuning) setup = setup.And(tuning);
+        using var system = ActorSystem.Create("megaflow-schema", setup);
         try
         {
             var probes = new[]

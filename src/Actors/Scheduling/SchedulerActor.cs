@@ -51,6 +51,8 @@ public sealed class SchedulerActor : ReceivePersistentActor
             _state = _persisted;
         });
 
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
         Command<EnqueueTask>(OnEnqueue);
         Command<ReleaseTask>(m =>
         {
@@ -77,7 +79,8 @@ public sealed class SchedulerActor : ReceivePersistentActor
 
     public override string PersistenceId => PersistenceIdValue;
 
-    protected override void OnReplaySuccess()
+    // Runs on RecoveryCompleted (not OnReplaySuccess): only from here on may the actor persist.
+    private void OnRecovered()
     {
         _log.Info("scheduler recovered: {0} queued, {1} running, {2} starting, {3} nodes", _state.QueueDepth, _state.Running, _state.Starting, _state.Nodes.Count);
         // Admissions persisted by a previous incarnation may never have reached their tasks.

@@ -47,7 +47,7 @@ public sealed class TestNode : IAsyncDisposable
 
     public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null)
     {
-        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Build(settings));
+        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Setup(settings));
         var refs = MegaFlowNode.Start(system, provider);
         return new TestNode(system, refs, settings);
     }

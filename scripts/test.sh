@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: unit, serialization, providers, and the integration tests against a real SQLite
+# file, a real PostgreSQL server and multi-node clusters on loopback. Installs and starts PostgreSQL
+# first (see scripts/postgres.sh). Ends with one line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/postgres.sh
+export MEGAFLOW_TEST_POSTGRES="${MEGAFLOW_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Username=megaflow;Password=megaflow;Database=postgres}"
+
+dotnet build MegaFlow.Akka.sln -c Release -nologo -clp:ErrorsOnly
+log=$(mktemp)
+set +e
+dotnet test MegaFlow.Akka.sln -c Release --no-build -nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# dotnet test prints one "Failed: F, Passed: P, Skipped: S" line per test project; add them up.
+passed=$(grep -oE 'Passed: *[0-9]+' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -oE 'Failed: *[0-9]+' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+echo "${passed:-0} passed, ${failed:-0} failed"
+if [ "$status" -eq 0 ] && [ "${passed:-0}" -eq 0 ]; then
+  echo "no test ran" >&2
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,94 @@
+using Akka.Actor;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Actors.Tasks;
+using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Domain.Tasks;
+using static MegaFlow.Domain.Tasks.TaskProtocol;
+
+namespace MegaFlow.Cluster.Tests;
+
+/// <summary>Invalid specs are rejected naming the field, persist nothing, and disturb no other task.</summary>
+public sealed class BadInputTests
+{
+    public static TheoryData<string, string> Cases => new()
+    {
+        { "missing-image", "image" },
+        { "unknown-mode", "mode" },
+        { "zero-rounds", "maxRounds" },
+        { "negative-timeout", "runTimeoutSeconds" },
+        { "oversized", "metadata" },
+        { "missing-score", "scoreCommand" },
+    };
+
+    private static TaskSpec Broken(string kind)
+    {
+        var ok = Specs.Simple($"bad-{kind}");
+        return kind switch
+        {
+            "missing-image" => ok with { Image = null },
+            "unknown-mode" => ok with { Mode = "turbo" },
+            "zero-rounds" => ok with { MaxRounds = 0 },
+            "negative-timeout" => ok with { RunTimeoutSeconds = -5 },
+            "oversized" => ok with { Metadata = new Dictionary<string, string> { ["problem"] = new string('x', 70_000) } },
+            "missing-score" => ok with { ScoreCommand = " " },
+            _ => throw new ArgumentOutOfRangeException(kind),
+        };
+    }
+
+    [Fact]
+    public async Task Invalid_specs_are_rejected_naming_the_field_and_nothing_is_persisted_while_other_tasks_keep_running()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+
+        var good = Specs.Simple("good-one", actions: ["sleep 1", "echo still running"], score: "true");
+        await TestCluster.SubmitAllAsync(tasks, [good]);
+
+        foreach (var (kind, field) in Cases.Select(c => ((string)c[0], (string)c[1])))
+        {
+            var spec = Broken(kind);
+            // Through the gateway (what clients use) ...
+            var viaGateway = Assert.IsType<SubmitRejected>(await TaskGateway.SubmitAsync(tasks, spec, TimeSpan.FromSeconds(10)));
+            Assert.Contains(viaGateway.Errors, e => e.Field == field);
+            // ... and straight at the entity, which validates again.
+            var direct = Assert.IsType<SubmitRejected>(await tasks.Ask<object>(new SubmitTask(spec), TimeSpan.FromSeconds(10)));
+            Assert.Contains(direct.Errors, e => e.Field == field);
+            Assert.Contains(field, direct.ToString());
+        }
+
+        var noId = Assert.IsType<SubmitRejected>(await TaskGateway.SubmitAsync(tasks, Specs.Simple("x") with { TaskId = null }, TimeSpan.FromSeconds(10)));
+        Assert.Contains(noId.Errors, e => e.Field == "taskId");
+
+        var done = await TestCluster.WaitForTerminalAsync(tasks, ["good-one"], TimeSpan.FromSeconds(60));
+        Assert.Equal(TaskStatus.Completed, done[0].Status);
+
+        var journal = await storage.Journal().ReadAllAsync("task-");
+        Assert.DoesNotContain(journal, e => e.PersistenceId.StartsWith("task-bad-", StringComparison.Ordinal));
+        Assert.Contains(journal, e => e.PersistenceId == "task-good-one");
+        var scheduler = await storage.Journal().ReadAllAsync("megaflow-scheduler");
+        Assert.DoesNotContain(scheduler, e => e.Event is Domain.Scheduling.SchedulerEvents.Enqueued q && q.TaskId.StartsWith("bad-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_running_task_stops_it_releases_its_lease_and_a_second_cancel_is_idempotent()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("to-cancel", actions: ["sleep 30", "echo never"], score: "true")]);
+        await TestCluster.Eventually(async () => (await tasks.Ask<TaskState>(new GetTaskState("to-cancel"), TimeSpan.FromSeconds(5))).Status == TaskStatus.Running,
+            TimeSpan.FromSeconds(30), "task running");
+
+        Assert.IsType<CancelAccepted>(await tasks.Ask<object>(new CancelTask("to-cancel", "operator asked"), TimeSpan.FromSeconds(10)));
+        Assert.IsType<CancelAccepted>(await tasks.Ask<object>(new CancelTask("to-cancel", "again"), TimeSpan.FromSeconds(10)));
+        var state = (await TestCluster.WaitForTerminalAsync(tasks, ["to-cancel"], TimeSpan.FromSeconds(30)))[0];
+        Assert.Equal(TaskStatus.Cancelled, state.Status);
+        await TestCluster.Eventually(async () =>
+        {
+            var s = await cluster.Nodes[0].Refs.Scheduler.Ask<Domain.Scheduling.SchedulerProtocol.SchedulerStatus>(Domain.Scheduling.SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(5));
+            return s.Running == 0;
+        }, TimeSpan.FromSeconds(30), "lease released");
+        Assert.IsType<CancelRejected>(await tasks.Ask<object>(new CancelTask("never-submitted", "?"), TimeSpan.FromSeconds(10)));
+    }
+}
