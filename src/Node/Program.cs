@@ -10,6 +10,8 @@ const string Usage = """
     commands:
       demo [--tasks N] [--fresh]   run the built-in sample set on one embedded node (SQLite, local processes)
       node                         run a cluster node until SIGTERM (configured by MEGAFLOW_* variables)
+      tasks list [--status S] [--json]
+                                   tasks by status, read from the journal
       help                         show this text
 
     configuration (environment variables):
@@ -48,6 +50,25 @@ try
             using (var host = NodeHost.Build(settings, LogLevel.Information))
                 await host.RunAsync();
             return 0;
+        case "tasks":
+            if (args.Length < 2 || args[1] != "list") return Fail("tasks: expected 'tasks list [--status S] [--json]'");
+            string? status = null;
+            var json = false;
+            for (var i = 2; i < args.Length; i++)
+            {
+                switch (args[i])
+                {
+                    case "--status" when i + 1 < args.Length:
+                        status = args[++i];
+                        break;
+                    case "--json":
+                        json = true;
+                        break;
+                    default:
+                        return Fail($"tasks list: bad argument '{args[i]}'");
+                }
+            }
+            return await TasksCommand.ListAsync(settings, status, json);
         case "help" or "--help" or "-h":
             Console.WriteLine(Usage);
             return 0;

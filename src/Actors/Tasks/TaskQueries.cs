@@ -1,0 +1,50 @@
+using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using MegaFlow.Actors.Persistence;
+using MegaFlow.Domain.Tasks;
+
+namespace MegaFlow.Actors.Tasks;
+
+/// <summary>One row of the task list.</summary>
+public sealed record TaskSummary(string TaskId, TaskStatus Status, int Attempt, string? Mode, string? Pool, DateTimeOffset? SubmittedAt, DateTimeOffset? FinishedAt, double? Reward);
+
+/// <summary>Counts per status and the matching tasks, ordered by submission.</summary>
+public sealed record TaskListing(IReadOnlyDictionary<TaskStatus, int> Counts, IReadOnlyList<TaskSummary> Tasks)
+{
+    public int Total => Counts.Values.Sum();
+}
+
+/// <summary>
+/// Lists tasks by status straight from the durable journal (one tag query over every task event),
+/// so it answers on any node — or offline, from a plain ActorSystem on the same database — without
+/// waking thousands of entities.
+/// </summary>
+public static class TaskQueries
+{
+    public const string ReadJournalId = "akka.persistence.query.journal.sql";
+
+    public static async Task<TaskListing> ListAsync(ActorSystem system, TaskStatus? status = null, CancellationToken ct = default)
+    {
+        var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(ReadJournalId);
+        var states = new Dictionary<string, TaskState>();
+        await journal.CurrentEventsByTag(TaskEventTagger.Tag, Offset.NoOffset())
+            .RunForeach(envelope =>
+            {
+                if (envelope.Event is not TaskEvents.ITaskEvent e) return;
+                var state = states.TryGetValue(e.TaskId, out var s) ? s : TaskState.Empty(e.TaskId);
+                states[e.TaskId] = TaskLogic.Apply(state, e);
+            }, system.Materializer())
+            .WaitAsync(ct);
+
+        var counts = states.Values.GroupBy(s => s.Status).ToDictionary(g => g.Key, g => g.Count());
+        var rows = states.Values
+            .Where(s => status is null || s.Status == status)
+            .OrderBy(s => s.SubmittedAt)
+            .Select(s => new TaskSummary(s.TaskId, s.Status, s.Attempt, s.Spec?.Mode, s.Spec?.PoolKey, s.SubmittedAt, s.FinishedAt, s.Score?.Reward))
+            .ToList();
+        return new TaskListing(counts, rows);
+    }
+}
