@@ -26,7 +26,8 @@ public static class DemoCommand
         AnsiConsole.MarkupLine($"[bold]MegaFlow demo[/]: {specs.Count} tasks ({specs.Count(s => s.ExecutionMode == ExecutionMode.Ephemeral)} ephemeral, " +
                                $"{specs.Count(s => s.ExecutionMode == ExecutionMode.Persistent)} persistent), data in [blue]{Markup.Escape(Path.GetFullPath(settings.DataDir))}[/]");
 
-        using var host = NodeHost.Build(settings);
+        // Only errors from the node: the progress bar and the summary are the output.
+        using var host = NodeHost.Build(settings, Microsoft.Extensions.Logging.LogLevel.Error);
         await host.StartAsync();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = lifetime.ApplicationStopping;
