@@ -32,6 +32,9 @@ public sealed class TestNode : IAsyncDisposable
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.coordinated-shutdown.terminate-actor-system = on
         akka.cluster.split-brain-resolver.stable-after = 120s
+        # The SBR provider uses stable-after as the removal margin singletons wait before moving;
+        # tests down crashed nodes themselves, so the hand-over need not wait that long.
+        akka.cluster.down-removal-margin = 1s
         akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
         akka.cluster.failure-detector.heartbeat-interval = 500ms
         akka.cluster.singleton.hand-over-retry-interval = 200ms

@@ -1,0 +1,103 @@
+using Akka.Actor;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Domain.Tasks;
+using static MegaFlow.Domain.Tasks.TaskProtocol;
+
+namespace MegaFlow.Cluster.Tests;
+
+/// <summary>The agent loop on a real node: steps, budgets, output bounds and failure classification.</summary>
+public sealed class AgentLoopTests
+{
+    [Fact]
+    public async Task Large_output_goes_to_an_artifact_file_and_only_a_bounded_prefix_to_the_journal()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        var spec = Specs.Simple("big-output", actions: ["head -c 200000 /dev/zero | tr '\\0' x", "echo small"], score: "true");
+        await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, [spec]);
+        var state = (await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["big-output"], TimeSpan.FromSeconds(60)))[0];
+
+        Assert.Equal(TaskStatus.Completed, state.Status);
+        var big = state.Steps[0];
+        Assert.True(big.OutputTruncated);
+        Assert.True(big.Output.Length <= 2048, $"journal output is {big.Output.Length} chars");
+        Assert.NotNull(big.ArtifactPath);
+        Assert.Equal(200_000, new FileInfo(big.ArtifactPath!).Length);
+        Assert.Null(state.Steps[1].ArtifactPath);
+
+        // The journal row itself stays small.
+        var rows = await storage.Journal().ReadAllAsync("task-big-output");
+        var step = rows.Select(r => r.Event).OfType<TaskEvents.StepRecorded>().First();
+        Assert.True(step.Step.Output.Length <= 2048);
+    }
+
+    [Fact]
+    public async Task A_command_past_its_timeout_is_killed_and_recorded_and_the_run_budget_ends_the_task_as_timed_out()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        var slowStep = Specs.Simple("slow-step", actions: ["sleep 20", "echo after"], score: "true") with { ExecTimeoutSeconds = 1 };
+        var slowRun = Specs.Simple("slow-run", actions: ["sleep 2", "sleep 2", "sleep 2", "sleep 2"], score: "true") with { RunTimeoutSeconds = 3, ExecTimeoutSeconds = 10 };
+        var failingScore = Specs.Simple("bad-fix", actions: ["echo 'x' > f"], score: "grep -q y f");
+        await TestCluster.SubmitAllAsync(tasks, [slowStep, slowRun, failingScore]);
+        var states = (await TestCluster.WaitForTerminalAsync(tasks, ["slow-step", "slow-run", "bad-fix"], TimeSpan.FromSeconds(90))).ToDictionary(s => s.TaskId);
+
+        var step = states["slow-step"];
+        Assert.Equal(TaskStatus.Completed, step.Status);
+        Assert.True(step.Steps[0].TimedOut);
+        Assert.True(step.Steps[0].DurationMs < 10_000, $"the timed-out command ran {step.Steps[0].DurationMs} ms");
+        Assert.Equal("after", step.Steps[1].Output.Trim());
+
+        var run = states["slow-run"];
+        Assert.Equal(TaskStatus.TimedOut, run.Status);
+        Assert.Equal(TaskPhase.Run, run.TimedOutPhase);
+        Assert.Equal(1, run.Attempt); // a result, not retried
+
+        var bad = states["bad-fix"];
+        Assert.Equal(TaskStatus.Completed, bad.Status); // tests failing is an agent result...
+        Assert.False(bad.Score!.Passed);                 // ...with reward 0
+        Assert.Equal(0.0, bad.Score.Reward);
+    }
+
+    [Fact]
+    public async Task Environments_lost_mid_run_are_infrastructure_failures_retried_on_fresh_environments_up_to_the_limit()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        // Every exec loses its environment: each attempt fails as infrastructure.
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, extraHocon: "megaflow.simulated.exec-loss-rate = 1.0");
+        var spec = Specs.Simple("always-lost") with { MaxInfraRetries = 2 };
+        await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, [spec]);
+        var state = (await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["always-lost"], TimeSpan.FromSeconds(60)))[0];
+
+        Assert.Equal(TaskStatus.Failed, state.Status);
+        Assert.Equal(FailureKind.Infrastructure, state.FailureKind);
+        Assert.Equal(3, state.Attempt);
+        Assert.Equal(3, state.History.Count);
+        // Each attempt had its own, fresh environment.
+        Assert.Equal(3, state.History.Select(h => h.Lease!.EnvironmentId).Distinct().Count());
+        await TestCluster.Eventually(async () => (await cluster.Nodes[0].Refs.Scheduler.Ask<Domain.Scheduling.SchedulerProtocol.SchedulerStatus>(
+            Domain.Scheduling.SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(5))).Running == 0, TimeSpan.FromSeconds(20), "leases released");
+    }
+
+    [Fact]
+    public async Task A_persistent_pool_reuses_warm_environments_and_reset_hides_files_from_the_next_task()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local",
+            extraHocon: "megaflow.scheduler.max-pool-size = 1");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        // Each task fails its score if it can see a file left behind by an earlier task.
+        var specs = Enumerable.Range(0, 4).Select(i => Specs.Simple($"warm-{i}", "persistent", "warm-pool",
+            actions: ["test ! -e leftover", "echo mine > leftover"], score: "test -e leftover")).ToList();
+        foreach (var spec in specs) await TestCluster.SubmitAllAsync(tasks, [spec]);
+        var states = await TestCluster.WaitForTerminalAsync(tasks, specs.Select(s => s.TaskId!).ToList(), TimeSpan.FromSeconds(90));
+
+        Assert.All(states, s => Assert.Equal(TaskStatus.Completed, s.Status));
+        Assert.All(states, s => Assert.Equal(0, s.Steps[0].ExitCode)); // nothing left over from the previous task
+        var envs = states.Select(s => s.History.Last().Lease!.EnvironmentId).Distinct().ToList();
+        Assert.Single(envs); // pool of one: every task reused the same warm environment
+        Assert.Equal(3, states.Count(s => s.History.Last().Lease!.ReusedEnvironment));
+    }
+}
