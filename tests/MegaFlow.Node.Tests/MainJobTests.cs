@@ -1,0 +1,75 @@
+namespace MegaFlow.Node.Tests;
+
+/// <summary>The README's main job and the node's process behaviour, through the real executable.</summary>
+public sealed class MainJobTests : IDisposable
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "megaflow-node-tests", Guid.NewGuid().ToString("N")[..10]);
+
+    private Dictionary<string, string> Env() => new()
+    {
+        ["MEGAFLOW_DATA_DIR"] = _dataDir,
+        ["MEGAFLOW_PORT"] = MegaflowProcess.FreePort().ToString(),
+    };
+
+    [Fact]
+    public async Task The_demo_interrupted_with_ctrl_c_resumes_from_the_journal_and_finishes_every_task()
+    {
+        using (var first = MegaflowProcess.Start(Env(), "demo", "--tasks", "80"))
+        {
+            await first.WaitForOutputAsync("running:", TimeSpan.FromMinutes(2));
+            first.Signal("INT");
+            Assert.Equal(130, await first.WaitForExitAsync(TimeSpan.FromMinutes(2)));
+            Assert.Contains("interrupted", first.Output);
+        }
+
+        using var second = MegaflowProcess.Start(Env(), "demo", "--tasks", "80");
+        Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromMinutes(4)));
+        Assert.Contains("resumed from the journal: 80 tasks already known", second.Output);
+        Assert.Contains("MegaFlow demo summary", second.Output);
+
+        using var list = MegaflowProcess.Start(Env(), "tasks", "list", "--json");
+        Assert.Equal(0, await list.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("\"completed\": 80", list.Output);
+    }
+
+    [Fact]
+    public async Task A_node_stopped_with_sigterm_leaves_the_cluster_and_exits_0()
+    {
+        using var node = MegaflowProcess.Start(Env(), "node");
+        await node.WaitForOutputAsync("is JOINING itself", TimeSpan.FromMinutes(1));
+        await node.WaitForOutputAsync("to [Up]", TimeSpan.FromMinutes(1));
+        node.Signal("TERM");
+        Assert.Equal(0, await node.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("Exiting completed", node.Output);
+    }
+
+    [Theory]
+    [InlineData("MEGAFLOW_PORT", "abc")]
+    [InlineData("MEGAFLOW_PERSISTENCE", "mysql")]
+    [InlineData("MEGAFLOW_ROLES", "boss")]
+    public async Task Bad_configuration_stops_with_a_message_naming_the_variable(string variable, string value)
+    {
+        var env = Env();
+        env[variable] = value;
+        using var p = MegaflowProcess.Start(env, "node");
+        Assert.Equal(2, await p.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains(variable, p.Output);
+        Assert.DoesNotContain("   at ", p.Output); // a message, not a stack trace
+    }
+
+    [Fact]
+    public async Task Unknown_commands_and_bad_arguments_exit_2_with_usage()
+    {
+        using var p = MegaflowProcess.Start(Env(), "frobnicate");
+        Assert.Equal(2, await p.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("unknown command 'frobnicate'", p.Output);
+        Assert.Contains("usage:", p.Output);
+        using var q = MegaflowProcess.Start(Env(), "demo", "--tasks", "-3");
+        Assert.Equal(2, await q.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
