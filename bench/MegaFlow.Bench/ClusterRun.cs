@@ -19,6 +19,9 @@ public sealed record BenchOptions
     public int Recoveries { get; init; } = 2_000;
     public int VerifySample { get; init; } = 200;
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(8);
+
+    /// <summary>Leave the databases in place for inspection (profiling by journal timestamps).</summary>
+    public bool KeepData { get; init; }
 }
 
 /// <summary>What the full persisted path measured.</summary>

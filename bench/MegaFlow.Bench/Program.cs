@@ -16,7 +16,7 @@ try
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine(ex.Message);
-    Console.Error.WriteLine("usage: MegaFlow.Bench [--tasks N] [--parallelism N] [--recoveries N] [--deadline-minutes N]");
+    Console.Error.WriteLine("usage: MegaFlow.Bench [--tasks N] [--parallelism N] [--recoveries N] [--deadline-minutes N] [--keep-data]");
     return 2;
 }
 
@@ -75,7 +75,8 @@ Console.WriteLine($"baseline: {baseline.Rows} rows in {baseline.Wall.TotalSecond
 Console.WriteLine();
 Console.WriteLine(table.Render());
 
-try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+if (options.KeepData) Console.WriteLine($"data kept in {root}");
+else try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
 return cluster.Terminal == options.Tasks ? 0 : 1;
 
 static string Yes(bool ok) => ok ? "yes" : "NO";
@@ -97,6 +98,7 @@ static BenchOptions ParseArgs(string[] args)
             "--parallelism" => o with { Parallelism = Next() },
             "--recoveries" => o with { Recoveries = Next() },
             "--deadline-minutes" => o with { Deadline = TimeSpan.FromMinutes(Next()) },
+            "--keep-data" => o with { KeepData = true },
             _ => throw new ArgumentException($"unknown argument '{flag}'"),
         };
     }
