@@ -42,9 +42,6 @@ public static class MegaFlowNode
         var roles = cluster.SelfRoles;
         var node = NodeKey.Self(system);
 
-        Directory.CreateDirectory(dataDir);
-        provider ??= CreateProvider(mf, dataDir);
-        artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
         agent ??= ScriptedAgent.Instance;
 
         system.ActorOf(Props.Create<MemberWatcher>(), "member-watcher");
@@ -62,11 +59,16 @@ public static class MegaFlowNode
         IActorRef environments, tasks;
         if (roles.Contains(workerRole))
         {
+            // Only workers hold environments and artifacts; clients and scheduler-only nodes touch no disk.
+            Directory.CreateDirectory(dataDir);
+            provider ??= CreateProvider(mf, dataDir);
+            artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
             var envSettings = new EnvironmentActorSettings { Node = node };
             environments = sharding.Start(EnvironmentTypeName,
                 id => EnvironmentActor.Props(id, provider, artifacts, scheduler, envSettings),
                 shardingSettings, envExtractor, new NodePinnedAllocationStrategy(cluster.SelfAddress), PoisonPill.Instance);
 
+            system.ActorOf(Props.Create<TaskQueryActor>(), TaskQueryActor.Name);
             var taskSettings = ReadTaskSettings(mf.GetConfig("task"), node);
             var refs = new TaskActorRefs(scheduler, environments, mediator);
             tasks = sharding.Start(TaskTypeName,

@@ -17,9 +17,11 @@ namespace MegaFlow.Actors.Scheduling;
 /// the task hears of them; after a hand-over the new incarnation recovers queue and leases from the
 /// journal and re-sends the admissions (tasks ignore duplicates), so nothing is lost or admitted twice.
 /// </summary>
-public sealed class SchedulerActor : ReceivePersistentActor
+public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
 {
     public const string PersistenceIdValue = "megaflow-scheduler";
+    public const string StatusTopic = "megaflow.scheduler";
+    private static readonly TimeSpan DepthPublishInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly SchedulerSettings _settings;
     private readonly IActorRef _tasks;
@@ -32,6 +34,8 @@ public sealed class SchedulerActor : ReceivePersistentActor
     private SchedulerState _state = SchedulerState.Empty;
     private SchedulerState _persisted = SchedulerState.Empty;
     private long _eventsSinceSnapshot;
+    private int _publishedDepth = -1;
+    private bool _depthPublishScheduled;
 
     public SchedulerActor(SchedulerSettings settings, IActorRef tasks, string workerRole, int snapshotEvery)
     {
@@ -70,6 +74,11 @@ public sealed class SchedulerActor : ReceivePersistentActor
                 NodeGone(NodeKey.Of(m.Member));
         });
         Command<GetSchedulerState>(_ => Sender.Tell(Status()));
+        Command<PublishDepth>(_ =>
+        {
+            _depthPublishScheduled = false;
+            PublishDepthIfChanged();
+        });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => _log.Warning("scheduler snapshot failed: {0}", f.Cause.Message));
     }
@@ -78,6 +87,8 @@ public sealed class SchedulerActor : ReceivePersistentActor
         Akka.Actor.Props.Create(() => new SchedulerActor(settings, tasks, workerRole, snapshotEvery));
 
     public override string PersistenceId => PersistenceIdValue;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     // Runs on RecoveryCompleted (not OnReplaySuccess): only from here on may the actor persist.
     private void OnRecovered()
@@ -156,12 +167,35 @@ public sealed class SchedulerActor : ReceivePersistentActor
             after?.Invoke();
             foreach (var a in admissions)
                 _tasks.Tell(new TaskProtocol.AdmitTask(a.Lease.TaskId, a.Lease.Attempt, a.Lease));
+            ScheduleDepthPublish();
             if (_eventsSinceSnapshot >= _snapshotEvery)
             {
                 _eventsSinceSnapshot = 0;
                 SaveSnapshot(_persisted.ToSnapshot());
             }
         });
+    }
+
+    // Coalesces depth changes into at most one publication per interval: a burst of 10,000
+    // submissions produces a handful of messages, not 10,000.
+    private void ScheduleDepthPublish()
+    {
+        if (_depthPublishScheduled || _state.QueueDepth == _publishedDepth) return;
+        _depthPublishScheduled = true;
+        Timers.StartSingleTimer("publish-depth", PublishDepth.Instance, DepthPublishInterval);
+    }
+
+    private void PublishDepthIfChanged()
+    {
+        if (_state.QueueDepth == _publishedDepth) return;
+        _publishedDepth = _state.QueueDepth;
+        Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator.Tell(
+            new Akka.Cluster.Tools.PublishSubscribe.Publish(StatusTopic, new QueueDepthChanged(_state.QueueDepth, _state.Running, DateTimeOffset.UtcNow)));
+    }
+
+    private sealed record PublishDepth
+    {
+        public static readonly PublishDepth Instance = new();
     }
 
     private SchedulerStatus Status() => new(

@@ -39,6 +39,8 @@ public static class ProtocolManifests
         ("tm.adm", typeof(TaskProtocol.AdmitTask)),
         ("tm.rok", typeof(TaskProtocol.ReleaseConfirmed)),
         ("ts", typeof(TaskState)),
+        ("tm.lst", typeof(TaskProtocol.ListTasks)),
+        ("tl", typeof(TaskListing)),
         // scheduler
         ("se.enq", typeof(SchedulerEvents.Enqueued)),
         ("se.adm", typeof(SchedulerEvents.Admitted)),
@@ -54,6 +56,7 @@ public static class ProtocolManifests
         ("sm.ret", typeof(SchedulerProtocol.RetireEnvironment)),
         ("sm.get", typeof(SchedulerProtocol.GetSchedulerState)),
         ("sm.sta", typeof(SchedulerProtocol.SchedulerStatus)),
+        ("sm.qdc", typeof(SchedulerProtocol.QueueDepthChanged)),
         // environment events (journal)
         ("ee.req", typeof(EnvironmentEvents.Requested)),
         ("ee.prv", typeof(EnvironmentEvents.Provisioned)),

@@ -8,15 +8,6 @@ using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Actors.Tasks;
 
-/// <summary>One row of the task list.</summary>
-public sealed record TaskSummary(string TaskId, TaskStatus Status, int Attempt, string? Mode, string? Pool, DateTimeOffset? SubmittedAt, DateTimeOffset? FinishedAt, double? Reward);
-
-/// <summary>Counts per status and the matching tasks, ordered by submission.</summary>
-public sealed record TaskListing(IReadOnlyDictionary<TaskStatus, int> Counts, IReadOnlyList<TaskSummary> Tasks)
-{
-    public int Total => Counts.Values.Sum();
-}
-
 /// <summary>
 /// Lists tasks by status straight from the durable journal (one tag query over every task event),
 /// so it answers on any node — or offline, from a plain ActorSystem on the same database — without

@@ -31,4 +31,10 @@ public static class SchedulerProtocol
         IReadOnlyDictionary<string, int> PoolSizes,
         IReadOnlyList<string> Nodes,
         SchedulerSettings Settings) : IMegaFlowMessage;
+
+    /// <summary>
+    /// Published on the scheduler topic when the queue depth changes (at most every 100 ms), so
+    /// clients apply backpressure from events instead of polling the scheduler.
+    /// </summary>
+    public sealed record QueueDepthChanged(int QueueDepth, int Running, DateTimeOffset At) : IMegaFlowMessage;
 }

@@ -59,4 +59,19 @@ public static class TaskProtocol
 
     /// <summary>The scheduler released the attempt's lease or queue entry.</summary>
     public sealed record ReleaseConfirmed(string TaskId, int Attempt) : ITaskMessage;
+
+    // ---- queries over all tasks -----------------------------------------------------------------
+
+    /// <summary>Lists tasks (optionally of one status) from the journal; answered with <see cref="TaskListing"/>.</summary>
+    public sealed record ListTasks(TaskStatus? Status) : IMegaFlowMessage;
 }
+
+/// <summary>One row of the task list.</summary>
+public sealed record TaskSummary(string TaskId, TaskStatus Status, int Attempt, string? Mode, string? Pool, DateTimeOffset? SubmittedAt, DateTimeOffset? FinishedAt, double? Reward);
+
+/// <summary>Counts per status and the matching tasks, ordered by submission.</summary>
+public sealed record TaskListing(IReadOnlyDictionary<TaskStatus, int> Counts, IReadOnlyList<TaskSummary> Tasks) : IMegaFlowMessage
+{
+    public int Total => Counts.Values.Sum();
+}
+

@@ -92,6 +92,10 @@ public static class ProtocolSamples
         new TaskProtocol.QueueConfirmed(TaskId, 2),
         new TaskProtocol.AdmitTask(TaskId, 2, SchedLease),
         new TaskProtocol.ReleaseConfirmed(TaskId, 2),
+        new TaskProtocol.ListTasks(TaskStatus.Completed),
+        new TaskListing(
+            new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },
+            [new TaskSummary(TaskId, TaskStatus.Completed, 2, "persistent", "py312", At(1), At(60), 1.0)]),
         new TaskState
         {
             TaskId = TaskId,
@@ -143,6 +147,7 @@ public static class ProtocolSamples
         new SchedulerProtocol.EnvironmentStartFinished(TaskId, 2),
         new SchedulerProtocol.RetireEnvironment(EnvId),
         SchedulerProtocol.GetSchedulerState.Instance,
+        new SchedulerProtocol.QueueDepthChanged(17, 4, At(5)),
         new SchedulerProtocol.SchedulerStatus(
             QueueDepth: 2,
             Running: 2,

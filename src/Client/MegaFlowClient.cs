@@ -1,0 +1,266 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.PublishSubscribe;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Actors.Scheduling;
+using MegaFlow.Actors.Tasks;
+using MegaFlow.Domain.Scheduling;
+using MegaFlow.Domain.Tasks;
+using static MegaFlow.Domain.Tasks.TaskProtocol;
+
+namespace MegaFlow.Client;
+
+/// <summary>
+/// A host program's handle on a MegaFlow cluster: submit (one or a batch, with backpressure),
+/// cancel, query state, list by status, watch lifecycle events, await results.
+/// </summary>
+/// <remarks>
+/// Why a cluster member with the <c>client</c> role rather than ClusterClient: the client then uses
+/// the same shard-region proxies, singleton proxy and pub-sub as the nodes, so routing to a task's
+/// current node, re-routing after a node dies and event delivery all come from the cluster itself;
+/// ClusterClient would need a gateway actor and a second event path through the receptionist. The cost
+/// is that a client is a member: it hosts no shards (no worker role) and, if it dies, is downed like any
+/// member. The client only talks to whichever nodes are alive, so losing the node it joined through is
+/// not an event for it at all.
+/// </remarks>
+public sealed class MegaFlowClient : IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+    private readonly MegaFlowRefs _refs;
+    private readonly ClientOptions _options;
+    private readonly QueueGauge _gauge;
+
+    private MegaFlowClient(ActorSystem system, MegaFlowRefs refs, ClientOptions options, QueueGauge gauge)
+    {
+        _system = system;
+        _refs = refs;
+        _options = options;
+        _gauge = gauge;
+    }
+
+    /// <summary>The client's ActorSystem, for programs that want to use actors or Akka.Streams directly.</summary>
+    public ActorSystem System => _system;
+
+    /// <summary>The task shard-region proxy: <c>ITaskMessage</c>s sent here reach the task wherever it lives.</summary>
+    public IActorRef Tasks => _refs.Tasks;
+
+    public static async Task<MegaFlowClient> ConnectAsync(ClientOptions options, CancellationToken ct = default)
+    {
+        if (options.Seeds.Count == 0) throw new ArgumentException("ClientOptions.Seeds: at least one seed address is required", nameof(options));
+        if (options.QueueBound <= 0) throw new ArgumentException($"ClientOptions.QueueBound must be positive (got {options.QueueBound})", nameof(options));
+        var settings = new NodeSettings
+        {
+            SystemName = options.SystemName,
+            Hostname = options.Hostname,
+            Port = options.Port,
+            Seeds = options.Seeds,
+            Roles = ["client"],
+            ExtraHocon = "akka.loglevel = WARNING\n" + options.ExtraHocon,
+        };
+        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Build(settings));
+        try
+        {
+            var refs = MegaFlowNode.Start(system);
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+            await up.Task.WaitAsync(options.ConnectTimeout, ct);
+
+            var gauge = await QueueGauge.StartAsync(system, options.ConnectTimeout);
+            // The scheduler answering proves the cluster can take work; its depth seeds the gauge.
+            var deadline = DateTime.UtcNow + options.ConnectTimeout;
+            while (true)
+            {
+                try
+                {
+                    var status = await refs.Scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(3), ct);
+                    gauge.Observe(status.QueueDepth);
+                    break;
+                }
+                catch (AskTimeoutException) when (DateTime.UtcNow < deadline)
+                {
+                }
+            }
+            return new MegaFlowClient(system, refs, options, gauge);
+        }
+        catch
+        {
+            await system.Terminate();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Submits one task. While the cluster's queue is at the bound this waits for it to drain, or, with
+    /// <paramref name="waitIfBusy"/> false, throws <see cref="ClusterBusyException"/> at once. Throws
+    /// <see cref="TaskRejectedException"/> for an invalid spec. Submitting a known id is idempotent.
+    /// </summary>
+    public async Task<SubmitAccepted> SubmitAsync(TaskSpec spec, bool waitIfBusy = true, CancellationToken ct = default)
+    {
+        await _gauge.WaitForRoomAsync(_options.QueueBound, waitIfBusy, ct);
+        var reply = await TaskGateway.SubmitAsync(_refs.Tasks, spec, _options.RequestTimeout, ct);
+        return reply switch
+        {
+            SubmitAccepted a => _gauge.Submitted(a),
+            SubmitRejected r => throw new TaskRejectedException(r.TaskId, r.Errors),
+            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}"),
+        };
+    }
+
+    /// <summary>
+    /// Validates every spec first (nothing is submitted if any is invalid), then submits them with
+    /// bounded concurrency under the same backpressure as <see cref="SubmitAsync"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<SubmitAccepted>> SubmitBatchAsync(IReadOnlyList<TaskSpec> specs, int parallelism = 32, IProgress<int>? progress = null, CancellationToken ct = default)
+    {
+        var invalid = specs.Select((s, i) => (Index: i, Spec: s, Errors: TaskSpecValidator.Validate(s))).Where(x => x.Errors.Count > 0).ToList();
+        if (invalid.Count > 0)
+            throw new AggregateException($"{invalid.Count} of {specs.Count} specs are invalid; nothing was submitted",
+                invalid.Select(x => new TaskRejectedException(x.Spec.TaskId ?? $"#{x.Index}", x.Errors)));
+        var results = new SubmitAccepted[specs.Count];
+        var done = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, specs.Count), new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = ct }, async (i, token) =>
+        {
+            results[i] = await SubmitAsync(specs[i], waitIfBusy: true, token);
+            progress?.Report(Interlocked.Increment(ref done));
+        });
+        return results;
+    }
+
+    public async Task<bool> CancelAsync(string taskId, string reason, CancellationToken ct = default) =>
+        await _refs.Tasks.Ask<object>(new CancelTask(taskId, reason), _options.RequestTimeout, ct) is CancelAccepted;
+
+    public Task<TaskState> GetStateAsync(string taskId, CancellationToken ct = default) =>
+        _refs.Tasks.Ask<TaskState>(new GetTaskState(taskId), _options.RequestTimeout, ct);
+
+    /// <summary>Tasks by status, from the journal, answered by any worker node.</summary>
+    public Task<TaskListing> ListAsync(TaskStatus? status = null, CancellationToken ct = default) =>
+        DistributedPubSub.Get(_system).Mediator.Ask<TaskListing>(new Send(TaskQueryActor.Path, new ListTasks(status), localAffinity: false), _options.RequestTimeout, ct);
+
+    /// <summary>
+    /// Lifecycle events of the given tasks as they happen, starting with each task's current state, so
+    /// a subscriber that starts late still sees where every task is. Ends when all are terminal.
+    /// Each task's terminal state is reported exactly once.
+    /// </summary>
+    public async IAsyncEnumerable<TaskStatusChanged> WatchAsync(IEnumerable<string> taskIds, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var pending = taskIds.ToHashSet();
+        await using var feed = await TaskEventFeed.SubscribeAsync(_system);
+        // Subscribed first, then asked: a change between the two shows up in the feed.
+        foreach (var chunk in pending.ToList().Chunk(256))
+        {
+            var states = await Task.WhenAll(chunk.Select(id => GetStateAsync(id, ct)));
+            foreach (var s in states)
+            {
+                yield return new TaskStatusChanged(s.TaskId, s.Status, s.Attempt, "", s.FinishedAt ?? s.SubmittedAt ?? DateTimeOffset.UtcNow);
+                if (s.Status.IsTerminal()) pending.Remove(s.TaskId);
+            }
+        }
+        var unknownGrace = DateTime.UtcNow;
+        while (pending.Count > 0)
+        {
+            // Pub-sub is at-most-once; a final re-query closes any gap left by a lost notification.
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            quiet.CancelAfter(TimeSpan.FromSeconds(10));
+            TaskStatusChanged? e = null;
+            try { e = await feed.Reader.ReadAsync(quiet.Token); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+            if (e is null)
+            {
+                foreach (var id in pending.ToList())
+                {
+                    var s = await GetStateAsync(id, ct);
+                    if (!s.Status.IsTerminal()) continue;
+                    pending.Remove(id);
+                    yield return new TaskStatusChanged(s.TaskId, s.Status, s.Attempt, "", s.FinishedAt ?? DateTimeOffset.UtcNow);
+                }
+                continue;
+            }
+            if (!pending.Contains(e.TaskId)) continue;
+            if (e.Status.IsTerminal()) pending.Remove(e.TaskId);
+            yield return e;
+        }
+    }
+
+    /// <summary>Waits for each task's final state; returns them as they finish, each exactly once.</summary>
+    public async IAsyncEnumerable<TaskState> ResultsAsync(IEnumerable<string> taskIds, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await foreach (var e in WatchAsync(taskIds, ct))
+            if (e.Status.IsTerminal())
+                yield return await GetStateAsync(e.TaskId, ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClrExitReason.Instance);
+    }
+
+    /// <summary>
+    /// The client's view of the cluster queue depth, fed by the scheduler's published depth changes
+    /// plus this client's own submissions since the last publication (so a burst cannot overshoot the
+    /// bound while the next publication is on its way).
+    /// </summary>
+    private sealed class QueueGauge
+    {
+        private readonly object _lock = new();
+        private int _published;
+        private int _sinceLastPublish;
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static async Task<QueueGauge> StartAsync(ActorSystem system, TimeSpan timeout)
+        {
+            var gauge = new QueueGauge();
+            var acked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            system.ActorOf(Props.Create(() => new Listener(gauge, acked)));
+            await acked.Task.WaitAsync(timeout);
+            return gauge;
+        }
+
+        public int Depth { get { lock (_lock) return _published + _sinceLastPublish; } }
+
+        public void Observe(int depth)
+        {
+            TaskCompletionSource changed;
+            lock (_lock)
+            {
+                _published = depth;
+                _sinceLastPublish = 0;
+                changed = _changed;
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            changed.TrySetResult();
+        }
+
+        public SubmitAccepted Submitted(SubmitAccepted a)
+        {
+            if (!a.AlreadyKnown) lock (_lock) _sinceLastPublish++;
+            return a;
+        }
+
+        public async Task WaitForRoomAsync(int bound, bool wait, CancellationToken ct)
+        {
+            while (true)
+            {
+                Task changed;
+                lock (_lock)
+                {
+                    if (_published + _sinceLastPublish < bound) return;
+                    if (!wait) throw new ClusterBusyException(_published + _sinceLastPublish, bound);
+                    changed = _changed.Task;
+                }
+                await changed.WaitAsync(ct);
+            }
+        }
+
+        private sealed class Listener : ReceiveActor
+        {
+            public Listener(QueueGauge gauge, TaskCompletionSource acked)
+            {
+                Receive<SubscribeAck>(_ => acked.TrySetResult());
+                Receive<SchedulerProtocol.QueueDepthChanged>(m => gauge.Observe(m.QueueDepth));
+                DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(SchedulerActor.StatusTopic, Self));
+            }
+        }
+    }
+}
