@@ -1,0 +1,59 @@
+using MegaFlow.Domain.Results;
+using MegaFlow.Domain.Tasks;
+
+namespace MegaFlow.Domain.Tests.Results;
+
+public sealed class GroupStatsTests
+{
+    [Theory]
+    [InlineData(10, 0, 1, 0.0)]
+    [InlineData(10, 10, 1, 1.0)]
+    [InlineData(10, 3, 1, 0.3)]
+    [InlineData(4, 1, 2, 0.5)]       // 1 - C(3,2)/C(4,2) = 1 - 3/6
+    [InlineData(16, 4, 8, 0.9615384615384616)] // 1 - C(12,8)/C(16,8) = 1 - 495/12870
+    [InlineData(2, 1, 5, 1.0)]       // fewer samples than k: any pass counts
+    [InlineData(0, 0, 1, 0.0)]
+    public void Pass_at_k_matches_the_unbiased_estimator(int n, int c, int k, double expected) =>
+        Assert.Equal(expected, GroupStats.PassAtK(n, c, k), 9);
+
+    [Fact]
+    public void Groups_aggregate_replicas_and_exclude_infrastructure_failures_from_rewards()
+    {
+        var tasks = new[]
+        {
+            Done("a#r1", "a", passed: true),
+            Done("a#r2", "a", passed: false),
+            Done("a#r3", "a", passed: true),
+            InfraFailed("a#r4", "a"),
+            Done("b#r1", "b", passed: false),
+        };
+        var groups = GroupStats.ByGroup(tasks, k: 2).ToDictionary(g => g.Key);
+
+        var a = groups["a"];
+        Assert.Equal(4, a.Tasks);
+        Assert.Equal(4, a.Finished);
+        Assert.Equal(2, a.Passed);
+        Assert.Equal(1, a.InfraFailed);
+        Assert.Equal(2.0 / 3, a.MeanReward, 9);   // the infra failure is not a zero reward
+        Assert.Equal(2.0 / 3, a.PassAt1, 9);
+        Assert.Equal(1.0, a.PassAtK, 9);           // 1 - C(1,2)/C(3,2) = 1
+        Assert.Equal(0.0, groups["b"].PassAtK);
+
+        var datasets = GroupStats.ByDataset(tasks, k: 2);
+        Assert.Equal("demo", Assert.Single(datasets).Key);
+        Assert.Equal(5, datasets[0].Tasks);
+    }
+
+    private static TaskState Done(string id, string group, bool passed) => new()
+    {
+        TaskId = id,
+        Status = TaskStatus.Completed,
+        Spec = new TaskSpec { TaskId = id, Metadata = new Dictionary<string, string> { ["group"] = group, ["dataset"] = "demo" } },
+        Score = new Score(passed ? 0 : 1, "", passed ? 1 : 0),
+    };
+
+    private static TaskState InfraFailed(string id, string group) => Done(id, group, false) with
+    {
+        Status = TaskStatus.Failed, Score = null, FailureKind = FailureKind.Infrastructure,
+    };
+}
