@@ -131,6 +131,10 @@ public sealed class MegaFlowClient : IAsyncDisposable
     public async Task<bool> CancelAsync(string taskId, string reason, CancellationToken ct = default) =>
         await _refs.Tasks.Ask<object>(new CancelTask(taskId, reason), _options.RequestTimeout, ct) is CancelAccepted;
 
+    /// <summary>The scheduler's queue, running count, semaphores and pools.</summary>
+    public Task<SchedulerProtocol.SchedulerStatus> GetSchedulerStatusAsync(CancellationToken ct = default) =>
+        _refs.Scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, _options.RequestTimeout, ct);
+
     public Task<TaskState> GetStateAsync(string taskId, CancellationToken ct = default) =>
         _refs.Tasks.Ask<TaskState>(new GetTaskState(taskId), _options.RequestTimeout, ct);
 

@@ -17,7 +17,7 @@ const string Usage = """
     configuration (environment variables):
       MEGAFLOW_HOSTNAME, MEGAFLOW_PUBLIC_HOSTNAME, MEGAFLOW_PORT, MEGAFLOW_SEEDS, MEGAFLOW_ROLES,
       MEGAFLOW_PERSISTENCE (sqlite|postgres), MEGAFLOW_CONNECTION_STRING, MEGAFLOW_DATA_DIR,
-      MEGAFLOW_PROVIDER (local|simulated)
+      MEGAFLOW_PROVIDER (local|simulated), MEGAFLOW_CONFIG (a HOCON file layered over the defaults)
     """;
 
 try

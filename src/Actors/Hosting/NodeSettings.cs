@@ -76,6 +76,13 @@ public sealed record NodeSettings
             };
         if (V("MEGAFLOW_CONNECTION_STRING") is { } cs) s = s with { ConnectionString = cs };
         if (V("MEGAFLOW_DATA_DIR") is { } dir) s = s with { DataDir = dir };
+        if (V("MEGAFLOW_CONFIG") is { } file)
+            s = s with
+            {
+                ExtraHocon = File.Exists(file)
+                    ? File.ReadAllText(file)
+                    : throw new ArgumentException($"MEGAFLOW_CONFIG: file '{file}' does not exist"),
+            };
         if (V("MEGAFLOW_PROVIDER") is { } provider)
             s = s with { Provider = provider is "local" or "simulated" ? provider : throw new ArgumentException($"MEGAFLOW_PROVIDER: unknown provider '{provider}' (expected local or simulated)") };
         if (s.Persistence == PersistenceBackend.Postgres && s.ConnectionString is null)

@@ -1,0 +1,85 @@
+using Npgsql;
+
+namespace MegaFlow.Node.Tests.Client;
+
+/// <summary>
+/// A real cluster of `megaflow node` OS processes on loopback sharing a fresh PostgreSQL database
+/// (the clustered configuration), for testing host programs against it.
+/// </summary>
+public sealed class NodeProcessCluster : IAsyncDisposable
+{
+    public const string AdminConnection = "Host=127.0.0.1;Port=5432;Username=megaflow;Password=megaflow;Database=postgres";
+
+    private readonly string _database;
+    private readonly string _dir;
+
+    private NodeProcessCluster(List<MegaflowProcess> nodes, List<int> ports, string database, string dir)
+    {
+        Nodes = nodes;
+        Ports = ports;
+        _database = database;
+        _dir = dir;
+    }
+
+    public List<MegaflowProcess> Nodes { get; }
+    public List<int> Ports { get; }
+    public IReadOnlyList<string> Seeds => Ports.Select(p => $"akka.tcp://megaflow@127.0.0.1:{p}").ToList();
+
+    public static async Task<NodeProcessCluster> StartAsync(int count, string hocon)
+    {
+        var admin = Environment.GetEnvironmentVariable("MEGAFLOW_TEST_POSTGRES") ?? AdminConnection;
+        var database = "megaflow_p_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var conn = new NpgsqlConnection(admin))
+        {
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {database}", conn);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var dir = Path.Combine(Path.GetTempPath(), "megaflow-proc", database);
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "node.conf");
+        await File.WriteAllTextAsync(config, """
+            akka.loglevel = INFO
+            akka.cluster.split-brain-resolver.stable-after = 5s
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+            megaflow.task.retry-interval = 1s
+            megaflow.task.exec-grace = 3s
+            megaflow.task.linger-after-finish = 500ms
+            """ + "\n" + hocon);
+        var ports = Enumerable.Range(0, count).Select(_ => MegaflowProcess.FreePort()).ToList();
+        var seeds = string.Join(",", ports.Select(p => $"akka.tcp://megaflow@127.0.0.1:{p}"));
+        var cs = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
+        var nodes = ports.Select((port, i) => MegaflowProcess.Start(new Dictionary<string, string>
+        {
+            ["MEGAFLOW_PORT"] = port.ToString(),
+            ["MEGAFLOW_SEEDS"] = seeds,
+            ["MEGAFLOW_PERSISTENCE"] = "postgres",
+            ["MEGAFLOW_CONNECTION_STRING"] = cs,
+            ["MEGAFLOW_PROVIDER"] = "simulated",
+            ["MEGAFLOW_DATA_DIR"] = Path.Combine(dir, $"node{i}"),
+            ["MEGAFLOW_CONFIG"] = config,
+        }, "node")).ToList();
+        var cluster = new NodeProcessCluster(nodes, ports, database, dir);
+        // The leader (whichever node it is) logs every member it moves to Up.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!ports.All(p => nodes.Any(n => n.Output.Contains($"127.0.0.1:{p}] to [Up]", StringComparison.Ordinal))))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("cluster did not form:\n" + string.Join("\n----\n", nodes.Select(n => n.Output)));
+            await Task.Delay(200);
+        }
+        return cluster;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var n in Nodes) n.Dispose();
+        NpgsqlConnection.ClearAllPools();
+        var admin = Environment.GetEnvironmentVariable("MEGAFLOW_TEST_POSTGRES") ?? AdminConnection;
+        await using var conn = new NpgsqlConnection(admin);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", conn);
+        await cmd.ExecuteNonQueryAsync();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
