@@ -101,7 +101,8 @@ internal static class JsonValues
         var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (cut >= 0)
             message = message[..cut];
-        message = message.TrimEnd();
+        // The parser's advice ("Change the reader options.") is about our code, not the user's file.
+        message = message.Replace(" Change the reader options.", "", StringComparison.Ordinal).TrimEnd();
         return e.BytePositionInLine is { } pos
             ? $"malformed JSON at column {(pos + 1).ToString(CultureInfo.InvariantCulture)}: {message}"
             : $"malformed JSON: {message}";
