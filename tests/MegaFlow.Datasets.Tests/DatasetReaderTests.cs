@@ -226,6 +226,22 @@ public sealed class DatasetReaderTests
     }
 
     [Fact]
+    public void An_error_in_a_replicated_line_is_reported_once_not_per_replica()
+    {
+        var result = Read(Task("g", ",\"replicas\":16,\"maxRounds\":0"));
+        Assert.Equal("line 1: maxRounds: must be positive (got 0)", Only(result));
+        Assert.Equal(1, result.InvalidRecords);
+    }
+
+    [Fact]
+    public void A_malformed_json_message_speaks_about_the_file_not_the_parser()
+    {
+        var message = Only(Read(Task("a")[..^1] + ",}"));
+        Assert.StartsWith("line 1: malformed JSON at column ", message);
+        Assert.DoesNotContain("reader options", message);
+    }
+
+    [Fact]
     public void Replicas_given_as_one_keep_the_id()
     {
         var result = Read(Task("a", ",\"replicas\":1"));
