@@ -6,6 +6,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using MegaFlow.Actors.Hosting;
 using MegaFlow.Actors.Scheduling;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Datasets;
 using MegaFlow.Domain.Scheduling;
 using MegaFlow.Domain.Tasks;
 using static MegaFlow.Domain.Tasks.TaskProtocol;
@@ -128,6 +129,20 @@ public sealed class MegaFlowClient : IAsyncDisposable
         return results;
     }
 
+    /// <summary>
+    /// Reads a JSONL dataset (docs/datasets.md), validating every line first. With errors, nothing is
+    /// submitted (unless <see cref="DatasetOptions.SkipInvalidLines"/>) and the errors come back with their
+    /// line numbers; otherwise every spec is submitted under backpressure.
+    /// </summary>
+    public async Task<DatasetSubmission> SubmitFileAsync(string path, DatasetOptions? options = null, IProgress<int>? progress = null, CancellationToken ct = default)
+    {
+        var read = DatasetReader.Read(path, options);
+        if (read.Specs.Count == 0)
+            return new DatasetSubmission(read, []);
+        var accepted = await SubmitBatchAsync(read.Specs, progress: progress, ct: ct);
+        return new DatasetSubmission(read, accepted);
+    }
+
     public async Task<bool> CancelAsync(string taskId, string reason, CancellationToken ct = default) =>
         await _refs.Tasks.Ask<object>(new CancelTask(taskId, reason), _options.RequestTimeout, ct) is CancelAccepted;
 
@@ -154,7 +169,7 @@ public sealed class MegaFlowClient : IAsyncDisposable
         // Subscribed first, then asked: a change between the two shows up in the feed.
         foreach (var chunk in pending.ToList().Chunk(256))
         {
-            var states = await Task.WhenAll(chunk.Select(id => GetStateAsync(id, ct)));
+            var states = await Task.WhenAll(chunk.Select(id => GetStateRetryingAsync(id, ct)));
             foreach (var s in states)
             {
                 yield return new TaskStatusChanged(s.TaskId, s.Status, s.Attempt, "", s.FinishedAt ?? s.SubmittedAt ?? DateTimeOffset.UtcNow);
@@ -174,7 +189,7 @@ public sealed class MegaFlowClient : IAsyncDisposable
             {
                 foreach (var id in pending.ToList())
                 {
-                    var s = await GetStateAsync(id, ct);
+                    var s = await GetStateRetryingAsync(id, ct);
                     if (!s.Status.IsTerminal()) continue;
                     pending.Remove(id);
                     yield return new TaskStatusChanged(s.TaskId, s.Status, s.Attempt, "", s.FinishedAt ?? DateTimeOffset.UtcNow);
@@ -192,7 +207,26 @@ public sealed class MegaFlowClient : IAsyncDisposable
     {
         await foreach (var e in WatchAsync(taskIds, ct))
             if (e.Status.IsTerminal())
-                yield return await GetStateAsync(e.TaskId, ct);
+                yield return await GetStateRetryingAsync(e.TaskId, ct);
+    }
+
+    /// <summary>
+    /// A state query that rides out a fail-over: while a dead node's shards move (downing, hand-over,
+    /// recovery) a query can time out; the stream keeps asking until the caller cancels.
+    /// </summary>
+    private async Task<TaskState> GetStateRetryingAsync(string taskId, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                return await GetStateAsync(taskId, ct);
+            }
+            catch (AskTimeoutException)
+            {
+                ct.ThrowIfCancellationRequested();
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -267,4 +301,10 @@ public sealed class MegaFlowClient : IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>What a dataset submission did: the file's validation result and the accepted tasks.</summary>
+public sealed record DatasetSubmission(DatasetReadResult File, IReadOnlyList<SubmitAccepted> Accepted)
+{
+    public bool Submitted => Accepted.Count > 0;
 }

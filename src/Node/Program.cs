@@ -12,6 +12,9 @@ const string Usage = """
       node                         run a cluster node until SIGTERM (configured by MEGAFLOW_* variables)
       tasks list [--status S] [--json]
                                    tasks by status, read from the journal
+      tasks submit FILE [--skip-invalid] [--watch]
+                                   validate a JSONL dataset and submit it to the cluster at MEGAFLOW_SEEDS
+      tasks export OUT.jsonl       every finished task's result and trajectory location, plus a summary
       help                         show this text
 
     configuration (environment variables):
@@ -50,8 +53,16 @@ try
             using (var host = NodeHost.Build(settings, LogLevel.Information))
                 await host.RunAsync();
             return 0;
+        case "tasks" when args.Length >= 3 && args[1] == "submit":
+            var skipInvalid = args.Skip(3).Contains("--skip-invalid");
+            var watch = args.Skip(3).Contains("--watch");
+            if (args.Skip(3).FirstOrDefault(a => a is not "--skip-invalid" and not "--watch") is { } badArg)
+                return Fail($"tasks submit: bad argument '{badArg}'");
+            return await TasksCommand.SubmitAsync(settings, args[2], skipInvalid, watch);
+        case "tasks" when args.Length == 3 && args[1] == "export":
+            return await TasksCommand.ExportAsync(settings, args[2]);
         case "tasks":
-            if (args.Length < 2 || args[1] != "list") return Fail("tasks: expected 'tasks list [--status S] [--json]'");
+            if (args.Length < 2 || args[1] != "list") return Fail("tasks: expected 'tasks list', 'tasks submit FILE' or 'tasks export OUT.jsonl'");
             string? status = null;
             var json = false;
             for (var i = 2; i < args.Length; i++)

@@ -2,6 +2,10 @@ using System.Text.Json;
 using Akka.Actor;
 using MegaFlow.Actors.Hosting;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Client;
+using MegaFlow.Datasets;
+using MegaFlow.Domain.Results;
+using MegaFlow.Domain.Tasks;
 using Spectre.Console;
 
 namespace MegaFlow.Node;
@@ -48,6 +52,92 @@ public static class TasksCommand
                     rows.AddRow(Markup.Escape(t.TaskId), t.Status.ToString().ToLowerInvariant(), t.Attempt.ToString(), t.Mode ?? "", Markup.Escape(t.Pool ?? ""), t.Reward?.ToString("0.##") ?? "");
                 AnsiConsole.Write(rows);
             }
+            return 0;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    /// <summary>
+    /// `megaflow tasks submit FILE [--skip-invalid] [--watch]`: validates every line, reports every error
+    /// with its line number and submits nothing if there is one (unless --skip-invalid); then submits
+    /// through the client library to the cluster named by MEGAFLOW_SEEDS, and with --watch follows the
+    /// tasks to the end and prints the per-group table.
+    /// </summary>
+    public static async Task<int> SubmitAsync(NodeSettings settings, string file, bool skipInvalid, bool watch)
+    {
+        if (!File.Exists(file)) throw new ArgumentException($"tasks submit: file '{file}' does not exist");
+        var read = DatasetReader.Read(file, new DatasetOptions { SkipInvalidLines = skipInvalid });
+        foreach (var e in read.Errors) Console.Error.WriteLine($"{file}: {e}");
+        if (read.Specs.Count == 0)
+        {
+            Console.Error.WriteLine(read.HasErrors
+                ? $"{read.ErrorCount} error(s) in {read.InvalidRecords} of {read.Records} records: nothing submitted (use --skip-invalid to submit the valid lines)"
+                : "no tasks in the file");
+            return read.HasErrors ? 1 : 0;
+        }
+        if (settings.Seeds.Count == 0) throw new ArgumentException("tasks submit: set MEGAFLOW_SEEDS to the cluster's seed addresses");
+
+        await using var client = await MegaFlowClient.ConnectAsync(new ClientOptions { Seeds = settings.Seeds });
+        var accepted = await client.SubmitBatchAsync(read.Specs);
+        Console.WriteLine($"submitted {accepted.Count(a => !a.AlreadyKnown)} new tasks ({accepted.Count(a => a.AlreadyKnown)} already known) from {file}");
+        if (!watch) return read.HasErrors ? 1 : 0;
+
+        var results = new List<TaskState>();
+        await foreach (var state in client.ResultsAsync(read.Specs.Select(s => s.TaskId!)))
+        {
+            results.Add(state);
+            Console.WriteLine($"[{results.Count}/{read.Specs.Count}] {state.TaskId} {state.Status.ToString().ToLowerInvariant()}{(state.Score is { } sc ? $" reward {sc.Reward:0.##}" : "")}");
+        }
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
+        foreach (var g in GroupStats.ByGroup(results, k: 4))
+            table.AddRow(Markup.Escape(g.Key), g.Tasks.ToString(), g.Passed.ToString(), g.InfraFailed.ToString(), g.MeanReward.ToString("0.00"), g.PassAt1.ToString("0.00"), g.PassAtK.ToString("0.00"));
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    /// <summary>
+    /// `megaflow tasks export OUT.jsonl`: every finished task's result and trajectory location, one JSON
+    /// object per line, read from the journal; then a summary per dataset and group.
+    /// </summary>
+    public static async Task<int> ExportAsync(NodeSettings settings, string output)
+    {
+        var local = settings with { ExtraHocon = (settings.ExtraHocon ?? "") + "\nakka.actor.provider = local\nakka.loglevel = ERROR" };
+        using var system = ActorSystem.Create("megaflow-cli", MegaFlowConfig.Setup(local));
+        try
+        {
+            var states = await TaskQueries.ReplayAllAsync(system);
+            var finished = states.Where(s => s.Status.IsTerminal()).OrderBy(s => s.SubmittedAt).ToList();
+            await using (var writer = new StreamWriter(output))
+            {
+                foreach (var s in finished)
+                    await writer.WriteLineAsync(JsonSerializer.Serialize(new
+                    {
+                        taskId = s.TaskId,
+                        status = s.Status.ToString().ToLowerInvariant(),
+                        attempts = s.Attempt,
+                        dataset = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.DatasetKey),
+                        group = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.GroupKey),
+                        reward = s.Score?.Reward,
+                        scoreExitCode = s.Score?.ExitCode,
+                        failure = s.FailureReason,
+                        failureKind = s.FailureKind?.ToString().ToLowerInvariant(),
+                        steps = s.Steps.Count,
+                        trajectory = $"journal:task-{s.TaskId}",
+                        artifacts = s.Steps.Select(st => st.ArtifactPath).Where(p => p is not null).ToList(),
+                        submittedAt = s.SubmittedAt,
+                        finishedAt = s.FinishedAt,
+                    }));
+            }
+            Console.WriteLine($"exported {finished.Count} finished tasks to {output}");
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
+            foreach (var d in GroupStats.ByDataset(finished, k: 4))
+                table.AddRow($"[bold]{Markup.Escape(d.Key)}[/]", d.Tasks.ToString(), d.Passed.ToString(), d.InfraFailed.ToString(), d.MeanReward.ToString("0.00"), d.PassAt1.ToString("0.00"), d.PassAtK.ToString("0.00"));
+            foreach (var g in GroupStats.ByGroup(finished, k: 4).Where(g => g.Tasks > 1))
+                table.AddRow("  " + Markup.Escape(g.Key), g.Tasks.ToString(), g.Passed.ToString(), g.InfraFailed.ToString(), g.MeanReward.ToString("0.00"), g.PassAt1.ToString("0.00"), g.PassAtK.ToString("0.00"));
+            AnsiConsole.Write(table);
             return 0;
         }
         finally

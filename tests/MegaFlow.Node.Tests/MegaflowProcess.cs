@@ -22,9 +22,12 @@ public sealed class MegaflowProcess : IDisposable
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    public static MegaflowProcess Start(IDictionary<string, string> env, params string[] args)
+    public static MegaflowProcess Start(IDictionary<string, string> env, params string[] args) => StartDll("megaflow.dll", env, args);
+
+    /// <summary>Runs another program built next to the tests (e.g. the sample host program).</summary>
+    public static MegaflowProcess StartDll(string dllName, IDictionary<string, string> env, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "megaflow.dll");
+        var dll = Path.Combine(AppContext.BaseDirectory, dllName);
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -52,6 +55,14 @@ public sealed class MegaflowProcess : IDisposable
         await _process.WaitForExitAsync(cts.Token);
         _process.WaitForExit(); // flush redirected output
         return _process.ExitCode;
+    }
+
+    /// <summary>The repository root (where MegaFlow.Akka.sln is), for files like sample datasets.</summary>
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MegaFlow.Akka.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 
     public static int FreePort()

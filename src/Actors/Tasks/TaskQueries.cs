@@ -19,6 +19,19 @@ public static class TaskQueries
 
     public static async Task<TaskListing> ListAsync(ActorSystem system, TaskStatus? status = null, CancellationToken ct = default)
     {
+        var states = await ReplayAllAsync(system, ct);
+        var counts = states.GroupBy(s => s.Status).ToDictionary(g => g.Key, g => g.Count());
+        var rows = states
+            .Where(s => status is null || s.Status == status)
+            .OrderBy(s => s.SubmittedAt)
+            .Select(s => new TaskSummary(s.TaskId, s.Status, s.Attempt, s.Spec?.Mode, s.Spec?.PoolKey, s.SubmittedAt, s.FinishedAt, s.Score?.Reward))
+            .ToList();
+        return new TaskListing(counts, rows);
+    }
+
+    /// <summary>Every task's state, folded from its tagged events in the journal.</summary>
+    public static async Task<IReadOnlyCollection<TaskState>> ReplayAllAsync(ActorSystem system, CancellationToken ct = default)
+    {
         var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(ReadJournalId);
         var states = new Dictionary<string, TaskState>();
         await journal.CurrentEventsByTag(TaskEventTagger.Tag, Offset.NoOffset())
@@ -29,13 +42,6 @@ public static class TaskQueries
                 states[e.TaskId] = TaskLogic.Apply(state, e);
             }, system.Materializer())
             .WaitAsync(ct);
-
-        var counts = states.Values.GroupBy(s => s.Status).ToDictionary(g => g.Key, g => g.Count());
-        var rows = states.Values
-            .Where(s => status is null || s.Status == status)
-            .OrderBy(s => s.SubmittedAt)
-            .Select(s => new TaskSummary(s.TaskId, s.Status, s.Attempt, s.Spec?.Mode, s.Spec?.PoolKey, s.SubmittedAt, s.FinishedAt, s.Score?.Reward))
-            .ToList();
-        return new TaskListing(counts, rows);
+        return states.Values;
     }
 }

@@ -26,8 +26,17 @@ public static class GroupStats
     public static IReadOnlyList<GroupStat> ByGroup(IEnumerable<TaskState> tasks, int k) =>
         Aggregate(tasks, s => s.Spec?.Metadata?.GetValueOrDefault(GroupKey) ?? s.TaskId, k);
 
+    /// <summary>
+    /// Per dataset: counts and mean reward over all its tasks; pass@1 and pass@k are the mean of its
+    /// groups' estimates (pass@k is a per-problem quantity, so tasks of different problems are not pooled).
+    /// </summary>
     public static IReadOnlyList<GroupStat> ByDataset(IEnumerable<TaskState> tasks, int k) =>
-        Aggregate(tasks, s => s.Spec?.Metadata?.GetValueOrDefault(DatasetKey) ?? "(none)", k);
+        tasks.GroupBy(s => s.Spec?.Metadata?.GetValueOrDefault(DatasetKey) ?? "(none)").OrderBy(g => g.Key, StringComparer.Ordinal).Select(d =>
+        {
+            var pooled = Aggregate(d, _ => d.Key, k)[0];
+            var groups = ByGroup(d, k);
+            return pooled with { PassAt1 = groups.Average(g => g.PassAt1), PassAtK = groups.Average(g => g.PassAtK) };
+        }).ToList();
 
     private static List<GroupStat> Aggregate(IEnumerable<TaskState> tasks, Func<TaskState, string> key, int k) =>
         tasks.GroupBy(key).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>

@@ -42,6 +42,8 @@ public sealed class GroupStatsTests
         var datasets = GroupStats.ByDataset(tasks, k: 2);
         Assert.Equal("demo", Assert.Single(datasets).Key);
         Assert.Equal(5, datasets[0].Tasks);
+        Assert.Equal((2.0 / 3 + 0) / 2, datasets[0].PassAt1, 9); // mean over groups a and b, not pooled
+        Assert.Equal((1.0 + 0) / 2, datasets[0].PassAtK, 9);
     }
 
     private static TaskState Done(string id, string group, bool passed) => new()

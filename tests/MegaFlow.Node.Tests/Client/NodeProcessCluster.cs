@@ -25,7 +25,7 @@ public sealed class NodeProcessCluster : IAsyncDisposable
     public List<int> Ports { get; }
     public IReadOnlyList<string> Seeds => Ports.Select(p => $"akka.tcp://megaflow@127.0.0.1:{p}").ToList();
 
-    public static async Task<NodeProcessCluster> StartAsync(int count, string hocon)
+    public static async Task<NodeProcessCluster> StartAsync(int count, string hocon, string provider = "simulated")
     {
         var admin = Environment.GetEnvironmentVariable("MEGAFLOW_TEST_POSTGRES") ?? AdminConnection;
         var database = "megaflow_p_" + Guid.NewGuid().ToString("N")[..12];
@@ -55,7 +55,7 @@ public sealed class NodeProcessCluster : IAsyncDisposable
             ["MEGAFLOW_SEEDS"] = seeds,
             ["MEGAFLOW_PERSISTENCE"] = "postgres",
             ["MEGAFLOW_CONNECTION_STRING"] = cs,
-            ["MEGAFLOW_PROVIDER"] = "simulated",
+            ["MEGAFLOW_PROVIDER"] = provider,
             ["MEGAFLOW_DATA_DIR"] = Path.Combine(dir, $"node{i}"),
             ["MEGAFLOW_CONFIG"] = config,
         }, "node")).ToList();
