@@ -99,7 +99,7 @@ public sealed class MegaFlowClient : IAsyncDisposable
     /// </summary>
     public async Task<SubmitAccepted> SubmitAsync(TaskSpec spec, bool waitIfBusy = true, CancellationToken ct = default)
     {
-        await _gauge.WaitForRoomAsync(_options.QueueBound, waitIfBusy, ct);
+        await _gauge.WaitForRoomAsync(_options.QueueBound, waitIfBusy, async () => (await GetSchedulerStatusAsync(ct)).QueueDepth, ct);
         var reply = await TaskGateway.SubmitAsync(_refs.Tasks, spec, _options.RequestTimeout, ct);
         return reply switch
         {
@@ -276,7 +276,11 @@ public sealed class MegaFlowClient : IAsyncDisposable
             return a;
         }
 
-        public async Task WaitForRoomAsync(int bound, bool wait, CancellationToken ct)
+        /// <summary>
+        /// Waits for a depth notification below the bound. Pub-sub delivery is at-most-once, so while
+        /// blocked the gauge re-reads the depth from the scheduler once a second as a safety net.
+        /// </summary>
+        public async Task WaitForRoomAsync(int bound, bool wait, Func<Task<int>> readDepth, CancellationToken ct)
         {
             while (true)
             {
@@ -287,7 +291,12 @@ public sealed class MegaFlowClient : IAsyncDisposable
                     if (!wait) throw new ClusterBusyException(_published + _sinceLastPublish, bound);
                     changed = _changed.Task;
                 }
-                await changed.WaitAsync(ct);
+                if (await Task.WhenAny(changed, Task.Delay(TimeSpan.FromSeconds(1), ct)) != changed)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    try { Observe(await readDepth()); }
+                    catch (AskTimeoutException) { } // scheduler moving: keep waiting
+                }
             }
         }
 

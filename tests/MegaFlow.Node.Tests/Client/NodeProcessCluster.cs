@@ -60,6 +60,20 @@ public sealed class NodeProcessCluster : IAsyncDisposable
             ["MEGAFLOW_CONFIG"] = config,
         }, "node")).ToList();
         var cluster = new NodeProcessCluster(nodes, ports, database, dir);
+        try
+        {
+            await WaitForFormationAsync(nodes, ports);
+        }
+        catch
+        {
+            await cluster.DisposeAsync(); // never leave node processes behind
+            throw;
+        }
+        return cluster;
+    }
+
+    private static async Task WaitForFormationAsync(List<MegaflowProcess> nodes, List<int> ports)
+    {
         // The leader (whichever node it is) logs every member it moves to Up.
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (!ports.All(p => nodes.Any(n => n.Output.Contains($"127.0.0.1:{p}] to [Up]", StringComparison.Ordinal))))
@@ -68,7 +82,6 @@ public sealed class NodeProcessCluster : IAsyncDisposable
                 throw new TimeoutException("cluster did not form:\n" + string.Join("\n----\n", nodes.Select(n => n.Output)));
             await Task.Delay(200);
         }
-        return cluster;
     }
 
     public async ValueTask DisposeAsync()
