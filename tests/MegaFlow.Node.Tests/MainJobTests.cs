@@ -68,6 +68,30 @@ public sealed class MainJobTests : IDisposable
         Assert.Equal(2, await q.WaitForExitAsync(TimeSpan.FromMinutes(1)));
     }
 
+    [Fact]
+    public async Task Tasks_submit_reports_every_bad_line_with_its_number_and_submits_nothing()
+    {
+        var file = Path.Combine(_dataDir, "bad.jsonl");
+        Directory.CreateDirectory(_dataDir);
+        await File.WriteAllLinesAsync(file,
+        [
+            """{"taskId":"ok-1","mode":"ephemeral","image":"x","actions":["true"],"scoreCommand":"true"}""",
+            """{"taskId":"bad-mode","mode":"turbo","image":"x","actions":[],"scoreCommand":"true"}""",
+            "{not json",
+            """{"taskId":"ok-1","mode":"ephemeral","image":"x","actions":[],"scoreCommand":"true"}""",
+            """{"taskId":"extra","mode":"ephemeral","image":"x","actions":[],"scoreCommand":"true","colour":"red"}""",
+        ]);
+        var env = Env();
+        env["MEGAFLOW_SEEDS"] = "akka.tcp://megaflow@127.0.0.1:1"; // never contacted: validation fails first
+        using var p = MegaflowProcess.Start(env, "tasks", "submit", file);
+        Assert.Equal(1, await p.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("line 2: mode", p.Output);
+        Assert.Contains("line 3:", p.Output);
+        Assert.Contains("line 4: taskId: duplicate", p.Output);
+        Assert.Contains("line 5: unknown field 'colour'", p.Output);
+        Assert.Contains("nothing submitted", p.Output);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
