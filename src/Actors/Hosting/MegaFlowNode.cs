@@ -47,7 +47,7 @@ public static class MegaFlowNode
         artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
         agent ??= ScriptedAgent.Instance;
 
-        system.ActorOf(Props.Create<MemberWatcher>(), "member-watcher");
+        var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
         var mediator = DistributedPubSub.Get(system).Mediator;
 
         var scheduler = system.ActorOf(
@@ -68,7 +68,7 @@ public static class MegaFlowNode
                 shardingSettings, envExtractor, new NodePinnedAllocationStrategy(cluster.SelfAddress), PoisonPill.Instance);
 
             var taskSettings = ReadTaskSettings(mf.GetConfig("task"), node);
-            var refs = new TaskActorRefs(scheduler, environments, mediator);
+            var refs = new TaskActorRefs(scheduler, environments, mediator, memberWatcher);
             tasks = sharding.Start(TaskTypeName,
                 id => TaskActor.Props(id, refs, taskSettings, agent),
                 shardingSettings, taskExtractor,
