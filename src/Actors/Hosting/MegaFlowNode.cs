@@ -44,7 +44,7 @@ public static class MegaFlowNode
 
         agent ??= ScriptedAgent.Instance;
 
-        system.ActorOf(Props.Create<MemberWatcher>(), "member-watcher");
+        var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
         var mediator = DistributedPubSub.Get(system).Mediator;
 
         var scheduler = system.ActorOf(
@@ -70,7 +70,7 @@ public static class MegaFlowNode
 
             system.ActorOf(Props.Create<TaskQueryActor>(), TaskQueryActor.Name);
             var taskSettings = ReadTaskSettings(mf.GetConfig("task"), node);
-            var refs = new TaskActorRefs(scheduler, environments, mediator);
+            var refs = new TaskActorRefs(scheduler, environments, mediator, memberWatcher);
             tasks = sharding.Start(TaskTypeName,
                 id => TaskActor.Props(id, refs, taskSettings, agent),
                 shardingSettings, taskExtractor,

@@ -14,8 +14,11 @@ using Lease = MegaFlow.Domain.Tasks.Lease;
 
 namespace MegaFlow.Actors.Tasks;
 
-/// <summary>Where a TaskActor sends things: the scheduler (singleton proxy), environments (region), pub-sub.</summary>
-public sealed record TaskActorRefs(IActorRef Scheduler, IActorRef Environments, IActorRef Mediator);
+/// <summary>
+/// Where a TaskActor sends things: the scheduler (singleton proxy), environments (region), pub-sub,
+/// and the node's <see cref="MemberWatcher"/> (node-loss notifications).
+/// </summary>
+public sealed record TaskActorRefs(IActorRef Scheduler, IActorRef Environments, IActorRef Mediator, IActorRef MemberWatcher);
 
 /// <summary>Tunables of the task loop; defaults suit production, tests shorten the intervals.</summary>
 public sealed record TaskActorSettings
@@ -61,7 +64,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     private long _execToken;
     private bool _awaitingReset;
     private bool _releaseReusable;
-    private bool _subscribedToNodeLoss;
+    private string? _watchedNode;
 
     public TaskActor(string taskId, TaskActorRefs refs, TaskActorSettings settings, IAgent agent)
     {
@@ -386,16 +389,18 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
 
     private void SubscribeToNodeLoss()
     {
-        if (_subscribedToNodeLoss) return;
-        Context.System.EventStream.Subscribe(Self, typeof(NodeLost));
-        _subscribedToNodeLoss = true;
+        var node = _state.Lease?.Node;
+        if (node is null || node == _watchedNode) return;
+        UnsubscribeFromNodeLoss();
+        _refs.MemberWatcher.Tell(new MemberWatcher.WatchNode(node, Self));
+        _watchedNode = node;
     }
 
     private void UnsubscribeFromNodeLoss()
     {
-        if (!_subscribedToNodeLoss) return;
-        Context.System.EventStream.Unsubscribe(Self, typeof(NodeLost));
-        _subscribedToNodeLoss = false;
+        if (_watchedNode is null) return;
+        _refs.MemberWatcher.Tell(new MemberWatcher.UnwatchNode(_watchedNode, Self));
+        _watchedNode = null;
     }
 
     protected override void PostStop()
