@@ -32,7 +32,7 @@ public static class TaskQueries
         return new TaskListing(counts, rows);
     }
 
-    /// <summary>Every task's state, folded from its tagged events in the journal.</summary>
+    /// <summary>Every task's state, folded from its events in the journal.</summary>
     public static async Task<IReadOnlyCollection<TaskState>> ReplayAllAsync(ActorSystem system, CancellationToken ct = default)
     {
         var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(ReadJournalId);
