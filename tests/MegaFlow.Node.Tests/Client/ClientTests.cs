@@ -104,8 +104,23 @@ public sealed class ClientTests
 
         var maxDepth = 0;
         var peakHeap = 0L;
-        // Listen before submitting so no completion is missed; only ids are kept, never states.
-        await using var feed = await TaskEventFeed.SubscribeAsync(client.System, capacity: 2 * count);
+        // Listen before submitting, and keep reading while submitting, so no completion is missed;
+        // only ids are kept, never states.
+        await using var feed = await TaskEventFeed.SubscribeAsync(client.System, capacity: 4 * count);
+        var completed = new HashSet<string>();
+        using var stopListening = new CancellationTokenSource();
+        var listener = Task.Run(async () =>
+        {
+            try
+            {
+                while (completed.Count < count)
+                {
+                    var e = await feed.Reader.ReadAsync(stopListening.Token);
+                    if (e.Status == TaskStatus.Completed) lock (completed) completed.Add(e.TaskId);
+                }
+            }
+            catch (OperationCanceledException) { }
+        });
         // Specs are made lazily: the client never holds all 20,000 at once.
         var submitter = Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, ct) =>
             await client.SubmitAsync(new TaskSpec { TaskId = id, Mode = "ephemeral", Image = "img", Actions = ["echo x"], ScoreCommand = "exit 0" }, ct: ct));
@@ -117,22 +132,19 @@ public sealed class ClientTests
         }
         await submitter;
 
-        var completed = new HashSet<string>();
+        // Wait for the stream to go quiet (15 s without a new completion) or finish.
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
-        while (completed.Count < count && DateTime.UtcNow < deadline)
+        var last = -1;
+        while (DateTime.UtcNow < deadline)
         {
-            // Stop listening after 15 quiet seconds; whatever was not heard of is asked below.
-            using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            try
-            {
-                var e = await feed.Reader.ReadAsync(quiet.Token);
-                if (e.Status == TaskStatus.Completed) completed.Add(e.TaskId);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            int now;
+            lock (completed) now = completed.Count;
+            if (now >= count || now == last) break;
+            last = now;
+            await Task.WhenAny(listener, Task.Delay(TimeSpan.FromSeconds(15)));
         }
+        stopListening.Cancel();
+        await listener;
         var heard = completed.Count;
         // Pub-sub is at-most-once: ask the state of anything whose completion was not seen.
         foreach (var id in ids.Where(id => !completed.Contains(id)).ToList())
