@@ -25,9 +25,7 @@ public static class TasksCommand
                 throw new ArgumentException($"tasks list: unknown status '{statusText}' (expected one of {string.Join(", ", Enum.GetNames<TaskStatus>().Skip(1)).ToLowerInvariant()})");
             status = parsed;
         }
-        // A local (non-cluster) system is enough to read the journal.
-        var local = settings with { ExtraHocon = (settings.ExtraHocon ?? "") + "\nakka.actor.provider = local\nakka.loglevel = ERROR" };
-        using var system = ActorSystem.Create("megaflow-cli", MegaFlowConfig.Setup(local));
+        using var system = JournalReaderSystem(settings);
         try
         {
             var listing = await TaskQueries.ListAsync(system, status);
@@ -104,8 +102,7 @@ public static class TasksCommand
     /// </summary>
     public static async Task<int> ExportAsync(NodeSettings settings, string output)
     {
-        var local = settings with { ExtraHocon = (settings.ExtraHocon ?? "") + "\nakka.actor.provider = local\nakka.loglevel = ERROR" };
-        using var system = ActorSystem.Create("megaflow-cli", MegaFlowConfig.Setup(local));
+        using var system = JournalReaderSystem(settings);
         try
         {
             var states = await TaskQueries.ReplayAllAsync(system);
@@ -145,4 +142,11 @@ public static class TasksCommand
             await system.Terminate();
         }
     }
+
+    // A local (non-cluster) ActorSystem on the node's journal: enough to read it, joins nothing.
+    private static ActorSystem JournalReaderSystem(NodeSettings settings) =>
+        ActorSystem.Create("megaflow-cli", MegaFlowConfig.Setup(settings with
+        {
+            ExtraHocon = (settings.ExtraHocon ?? "") + "\nakka.actor.provider = local\nakka.loglevel = ERROR",
+        }));
 }
