@@ -34,6 +34,7 @@ public sealed record ClusterResult
     public required IReadOnlyDictionary<TaskStatus, int> TerminalByStatus { get; init; }
     public required bool TimedOut { get; init; }
     public required TimeSpan Wall { get; init; }
+    public required TimeSpan Cpu { get; init; }
     public required long JournalRows { get; init; }
     public required long ShardingRows { get; init; }
     public required long TagRows { get; init; }
@@ -143,6 +144,9 @@ public static class ClusterRun
             var errors = 0;
             var progress = new List<string>();
             var clock = Stopwatch.StartNew();
+            // CPU time of the whole process over the measured window: unlike tasks/s it barely moves
+            // with what else the machine is running, so it is the figure to compare changes by.
+            var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             using var stopProgress = new CancellationTokenSource();
             var progressTask = ReportProgressAsync(cs, clock, () => (Volatile.Read(ref submitted), Volatile.Read(ref terminalCount)), o.Tasks, progress, log, stopProgress.Token);
 
@@ -177,6 +181,7 @@ public static class ClusterRun
 
             var timedOut = await Task.WhenAny(allTerminal.Task, Task.Delay(o.Deadline - clock.Elapsed > TimeSpan.Zero ? o.Deadline - clock.Elapsed : TimeSpan.Zero)) != allTerminal.Task;
             var wall = clock.Elapsed;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart;
             await stopProgress.CancelAsync();
             await progressTask;
             log(timedOut
@@ -214,6 +219,7 @@ public static class ClusterRun
                 TerminalByStatus = new Dictionary<TaskStatus, int>(byStatus),
                 TimedOut = timedOut,
                 Wall = wall,
+                Cpu = cpu,
                 JournalRows = journalRows,
                 ShardingRows = shardingRows,
                 TagRows = tagRows,

@@ -48,6 +48,8 @@ var table = new ResultTable("metric", "MegaFlow", "baseline", "ratio", "target",
 table.Add("tasks terminal / submitted", $"{cluster.Terminal} / {cluster.Submitted}", "", "", $"{options.Tasks}", Yes(cluster.Terminal == options.Tasks && !cluster.TimedOut));
 table.Add("wall time (submit → all terminal)", $"{wall:F1} s", "", "", "", "");
 table.Add("tasks/s end to end", $"{tasksPerSec:F0}", "", "", "≥ 500", Yes(tasksPerSec >= 500));
+table.Add("  CPU per task (process user+sys / tasks)", $"{cluster.Cpu.TotalMilliseconds / Math.Max(1, cluster.Terminal):F2} ms", "", "", "", "");
+table.Add("  CPU-bound ceiling on this machine", $"{Environment.ProcessorCount * 1000.0 * Math.Max(1, cluster.Terminal) / Math.Max(1, cluster.Cpu.TotalMilliseconds):F0} tasks/s", "", "", "", "");
 table.Add("persisted events/s (journal + sharding)", $"{eventsPerSec:F0}", $"{baseline.RowsPerSecond:F0} raw rows/s", $"{eventsPerSec / baseline.RowsPerSecond:P1}", "≥ 10% of raw", Yes(eventsPerSec >= 0.10 * baseline.RowsPerSecond));
 table.Add("  rows in journal", $"{cluster.JournalRows}", "", "", "", "");
 table.Add("  rows in sharding_journal", $"{cluster.ShardingRows}", "", "", "", "");
