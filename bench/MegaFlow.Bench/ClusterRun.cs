@@ -20,6 +20,9 @@ public sealed record BenchOptions
     public int VerifySample { get; init; } = 200;
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(8);
 
+    /// <summary>Extra HOCON appended to the node's configuration (for trying settings).</summary>
+    public string? ExtraHocon { get; init; }
+
     /// <summary>Leave the databases in place for inspection (profiling by journal timestamps).</summary>
     public bool KeepData { get; init; }
 }
@@ -110,7 +113,7 @@ public static class ClusterRun
             DataDir = dataDir,
             Provider = "simulated",
             Roles = ["scheduler", "worker"],
-            ExtraHocon = BenchHocon,
+            ExtraHocon = BenchHocon + "\n" + (o.ExtraHocon ?? ""),
         };
         await SchemaInitializer.EnsureAsync(settings, TimeSpan.FromMinutes(1));
         var cs = settings.SqliteConnectionString;

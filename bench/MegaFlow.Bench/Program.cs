@@ -16,7 +16,7 @@ try
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine(ex.Message);
-    Console.Error.WriteLine("usage: MegaFlow.Bench [--tasks N] [--parallelism N] [--recoveries N] [--deadline-minutes N] [--keep-data]");
+    Console.Error.WriteLine("usage: MegaFlow.Bench [--tasks N] [--parallelism N] [--recoveries N] [--deadline-minutes N] [--keep-data] [--hocon FILE]");
     return 2;
 }
 
@@ -101,6 +101,7 @@ static BenchOptions ParseArgs(string[] args)
             "--recoveries" => o with { Recoveries = Next() },
             "--deadline-minutes" => o with { Deadline = TimeSpan.FromMinutes(Next()) },
             "--keep-data" => o with { KeepData = true },
+            "--hocon" => o with { ExtraHocon = ++i < args.Length && File.Exists(args[i]) ? File.ReadAllText(args[i]) : throw new ArgumentException("--hocon needs an existing file") },
             _ => throw new ArgumentException($"unknown argument '{flag}'"),
         };
     }

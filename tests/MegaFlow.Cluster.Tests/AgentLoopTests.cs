@@ -33,6 +33,35 @@ public sealed class AgentLoopTests
     }
 
     [Fact]
+    public async Task The_journal_holds_every_transition_in_order_although_some_are_written_together()
+    {
+        // Queued, RunStarted and ScoringStarted are written with the event that follows them
+        // (TaskActor.Defer); the journal must still read as the full lifecycle, with gapless sequence numbers.
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1);
+        var spec = Specs.Simple("ordered", actions: ["echo a", "echo b"]);
+        await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, [spec]);
+        var state = (await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["ordered"], TimeSpan.FromSeconds(60)))[0];
+        Assert.Equal(TaskStatus.Completed, state.Status);
+
+        IReadOnlyList<JournalEntry> rows = [];
+        await TestCluster.Eventually(async () =>
+        {
+            rows = await storage.Journal().ReadAllAsync("task-ordered");
+            return rows.Any(r => r.Event is TaskEvents.LeaseReleased);
+        }, TimeSpan.FromSeconds(30), "the lease release in the journal");
+        Assert.Equal(
+            ["Submitted", "Queued", "Admitted", "RunStarted", "StepRecorded", "StepRecorded", "ScoringStarted", "Completed", "LeaseReleased"],
+            rows.Select(r => r.Event.GetType().Name).ToArray());
+        Assert.Equal(Enumerable.Range(1, rows.Count).Select(i => (long)i), rows.Select(r => r.SequenceNr));
+        // Recovery from that journal gives the state the live actor had.
+        var replayed = TaskLogic.Replay("ordered", rows.Select(r => (TaskEvents.ITaskEvent)r.Event));
+        Assert.Equal(state.RunStartedAt, replayed.RunStartedAt);
+        Assert.Equal(state.QueuedAt, replayed.QueuedAt);
+        Assert.Equal(2, replayed.Steps.Count);
+    }
+
+    [Fact]
     public async Task A_command_past_its_timeout_is_killed_and_recorded_and_the_run_budget_ends_the_task_as_timed_out()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
