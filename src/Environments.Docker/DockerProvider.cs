@@ -62,6 +62,8 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
     private readonly ConcurrentDictionary<string, DateTimeOffset> _expectedDeaths = new(StringComparer.Ordinal);
     // Container id → last seen (OOM kills, pids-limit hits), to tell which command ran into a limit.
     private readonly ConcurrentDictionary<string, (long Oom, long PidsMax)> _limitCounters = new(StringComparer.Ordinal);
+    // Container name → id of the container currently holding it (changes on reset).
+    private readonly ConcurrentDictionary<string, string> _ids = new(StringComparer.Ordinal);
     private readonly Task _eventWatcher;
     private readonly TaskCompletionSource _eventsConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -140,6 +142,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
             await _puller.EnsureAsync(spec.Image, ct).ConfigureAwait(false);
         }
         _limitCounters.TryRemove(id, out _);
+        _ids[name] = id;
         try
         {
             await _retry.RunAsync($"start container {name}", t => _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), t), ct).ConfigureAwait(false);
@@ -188,7 +191,6 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         Image = spec.Image,
         Cmd = _settings.KeepAliveCommand.ToList(),
         Entrypoint = [],
-        Hostname = "env",
         Env = [$"MEGAFLOW_ENV_ID={environmentId}"],
         Labels = new Dictionary<string, string>
         {
@@ -242,6 +244,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         var clock = Stopwatch.StartNew();
         var capture = new OutputCapture(request.MaxOutputBytes);
         var timedOut = false;
+        ResourceLimit? limit = null;
         using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             if (request.Timeout != Timeout.InfiniteTimeSpan) deadline.CancelAfter(request.Timeout);
@@ -263,6 +266,8 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
                 }
                 catch (OperationCanceledException)
                 {
+                    // Read the limit counters first: the restart gives the container a fresh cgroup.
+                    limit = await LimitHitAsync(name).ConfigureAwait(false);
                     await KillProcessesAsync(name).ConfigureAwait(false);
                     ct.ThrowIfCancellationRequested();
                     timedOut = true;
@@ -272,13 +277,16 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         clock.Stop();
 
         var exitCode = timedOut ? KilledExitCode : await ExitCodeAsync(exec.ID, name, ct).ConfigureAwait(false);
-        ResourceLimit? limit = null;
-        if (exitCode != 0)
+        if (!timedOut)
         {
             // A non-zero exit may mean the container itself died (killed from outside): that is the
             // infrastructure's failure, not the agent's, so it must not be reported as a result.
-            if (!timedOut) await EnsureRunningAsync(name, handle.EnvironmentId, ct).ConfigureAwait(false);
+            if (exitCode != 0) await EnsureRunningAsync(name, handle.EnvironmentId, ct).ConfigureAwait(false);
+            // Checked even after exit 0: a fork bomb's shell may exit while its detached children go on.
             limit = await LimitHitAsync(name).ConfigureAwait(false);
+            // Processes that ran into the pids limit go on forking (a fork bomb never stops) and would
+            // leave the environment unable to start the next command: stop them all, as on a timeout.
+            if (limit == ResourceLimit.Pids) await KillProcessesAsync(name).ConfigureAwait(false);
         }
         var output = capture.Text();
         if (limit is not null) output += LimitNote(limit.Value, handle);
@@ -331,7 +339,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         try
         {
             var info = await _client.Containers.InspectContainerAsync(name, cts.Token).ConfigureAwait(false);
-            await RecordLimitHitAsync(info.ID, name).ConfigureAwait(false); // before the restart resets the cgroup's counters
+            _limitCounters.TryRemove(info.ID, out _); // the restarted container's cgroup counts from zero
             ExpectDeath(info.ID);
             await _client.Containers.KillContainerAsync(info.ID, new ContainerKillParameters { Signal = "KILL" }, cts.Token).ConfigureAwait(false);
             await _client.Containers.WaitContainerAsync(info.ID, cts.Token).ConfigureAwait(false);
@@ -343,23 +351,17 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         }
     }
 
-    // Limit hits recorded at a kill, consumed by the exec that timed out.
-    private readonly ConcurrentDictionary<string, ResourceLimit> _pendingLimit = new(StringComparer.Ordinal);
-
-    private async Task RecordLimitHitAsync(string id, string name)
-    {
-        if (await ReadLimitHitAsync(id).ConfigureAwait(false) is { } hit) _pendingLimit[name] = hit;
-        _limitCounters.TryRemove(id, out _);
-    }
-
     private async Task<ResourceLimit?> LimitHitAsync(string name)
     {
-        if (_pendingLimit.TryRemove(name, out var pending)) return pending;
         try
         {
-            using var cts = new CancellationTokenSource(_settings.ApiTimeout);
-            var info = await _client.Containers.InspectContainerAsync(name, cts.Token).ConfigureAwait(false);
-            return await ReadLimitHitAsync(info.ID).ConfigureAwait(false);
+            if (!_ids.TryGetValue(name, out var id))
+            {
+                using var cts = new CancellationTokenSource(_settings.ApiTimeout);
+                id = (await _client.Containers.InspectContainerAsync(name, cts.Token).ConfigureAwait(false)).ID;
+                _ids[name] = id;
+            }
+            return ReadLimitHit(id);
         }
         catch (Exception)
         {
@@ -371,16 +373,15 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
     /// Compares the container cgroup's OOM-kill and pids-limit counters with their last values.
     /// Read from the host's cgroup file system (the engine is local); null when unreadable.
     /// </summary>
-    private Task<ResourceLimit?> ReadLimitHitAsync(string id)
+    private ResourceLimit? ReadLimitHit(string id)
     {
         var now = CgroupCounters.Read(id);
-        if (now is null) return Task.FromResult<ResourceLimit?>(null);
+        if (now is null) return null;
         var before = _limitCounters.GetValueOrDefault(id);
         _limitCounters[id] = now.Value;
-        ResourceLimit? hit = now.Value.Oom > before.Oom ? ResourceLimit.Memory
+        return now.Value.Oom > before.Oom ? ResourceLimit.Memory
             : now.Value.PidsMax > before.PidsMax ? ResourceLimit.Pids
             : null;
-        return Task.FromResult(hit);
     }
 
     private static string LimitNote(ResourceLimit limit, EnvironmentHandle handle) => limit switch
@@ -469,8 +470,12 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
             return await _retry.RunAsync($"copy from {handle.Reference}", async t =>
             {
                 var archive = await _client.Containers.GetArchiveFromContainerAsync(handle.Reference, new GetArchiveFromContainerParameters { Path = path }, false, t).ConfigureAwait(false);
+                // Buffered: TarReader reads past entry ends on the engine's chunked HTTP stream.
+                using var buffered = new MemoryStream();
+                await using (archive.Stream) await archive.Stream.CopyToAsync(buffered, t).ConfigureAwait(false);
+                buffered.Position = 0;
                 var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-                await using var reader = new TarReader(archive.Stream);
+                await using var reader = new TarReader(buffered);
                 while (await reader.GetNextEntryAsync(copyData: false, t).ConfigureAwait(false) is { } entry)
                 {
                     if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null) continue;
@@ -558,6 +563,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
     private async Task RemoveAsync(string id, string name, CancellationToken ct)
     {
         ExpectDeath(id);
+        _ids.TryRemove(new KeyValuePair<string, string>(name, id));
         try
         {
             await _retry.RunAsync($"remove container {name}", t => _client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, t), ct).ConfigureAwait(false);

@@ -123,6 +123,7 @@ public static class ProtocolSamples
 
         // scheduler events and snapshot
         new SchedulerEvents.Enqueued(TaskId, 2, "py312", ExecutionMode.Persistent, 1042, At(1)),
+        new SchedulerEvents.Enqueued(TaskId, 3, "py312", ExecutionMode.Persistent, 1043, At(1), "python:3.12"),
         new SchedulerEvents.Admitted(SchedLease),
         new SchedulerEvents.EnvironmentStarted(TaskId, 2),
         new SchedulerEvents.Released(TaskId, 2, Reusable: true, At(40)),
@@ -148,6 +149,8 @@ public static class ProtocolSamples
         new SchedulerProtocol.RetireEnvironment(EnvId),
         SchedulerProtocol.GetSchedulerState.Instance,
         new SchedulerProtocol.QueueDepthChanged(17, 4, At(5)),
+        new SchedulerProtocol.EnqueueTask(TaskId, 3, "py312", ExecutionMode.Persistent, "python:3.12"),
+        new SchedulerProtocol.ReportNodeImages("10.0.0.7:4053", ["megaflow/base:1", "python:3.12"]),
         new SchedulerProtocol.SchedulerStatus(
             QueueDepth: 2,
             Running: 2,
@@ -193,6 +196,7 @@ public static class ProtocolSamples
         new EnvironmentProtocol.Destroy(EnvId, "ephemeral task finished"),
         new EnvironmentProtocol.DestroyDone(EnvId),
         new EnvironmentProtocol.GetEnvironmentState(EnvId),
+        new EnvironmentProtocol.ResourceDied(EnvId, "container mf-env died (exit code 137) without MegaFlow stopping it"),
     ];
 
     public static IMegaFlowMessage For(Type type) => All.Single(s => s.GetType() == type);
