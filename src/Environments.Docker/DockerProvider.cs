@@ -65,6 +65,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
     // Container name → id of the container currently holding it (changes on reset).
     private readonly ConcurrentDictionary<string, string> _ids = new(StringComparer.Ordinal);
     private readonly Task _eventWatcher;
+    private int _disposed;
     private readonly TaskCompletionSource _eventsConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public DockerProvider(DockerProviderSettings settings)
@@ -662,6 +663,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stopping.Cancel();
         try
         {
