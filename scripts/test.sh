@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: unit, serialization, providers, and the integration tests against a real SQLite
 # file, a real PostgreSQL server and multi-node clusters on loopback. Installs and starts PostgreSQL
-# first (see scripts/postgres.sh). Ends with one line "N passed, N failed".
+# first (see scripts/postgres.sh), and a Docker engine with the local images (scripts/docker.sh). Ends with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/postgres.sh
+# The Docker tests (tests/MegaFlow.Docker.Tests) need a running engine and the local images; a
+# failure to provide them fails the run (CI must not silently skip the Docker tests).
+bash scripts/docker.sh
 export MEGAFLOW_TEST_POSTGRES="${MEGAFLOW_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Username=megaflow;Password=megaflow;Database=postgres}"
 
 dotnet build MegaFlow.Akka.sln -c Release -nologo -clp:ErrorsOnly

@@ -9,7 +9,20 @@ namespace MegaFlow.Environments;
 public sealed record ExecRequest(string Command, TimeSpan Timeout, int MaxOutputBytes);
 
 /// <summary>What a command did. Output is capped at the request's bound; <see cref="OutputBytes"/> is the full size.</summary>
-public sealed record ExecOutcome(int ExitCode, string Output, long OutputBytes, bool OutputTruncated, bool TimedOut, DateTimeOffset StartedAt, TimeSpan Duration);
+public sealed record ExecOutcome(int ExitCode, string Output, long OutputBytes, bool OutputTruncated, bool TimedOut, DateTimeOffset StartedAt, TimeSpan Duration)
+{
+    /// <summary>A resource limit the command ran into (providers that enforce limits set it), else null.</summary>
+    public ResourceLimit? LimitExceeded { get; init; }
+}
+
+/// <summary>Which of an environment's limits stopped or starved a command.</summary>
+public enum ResourceLimit
+{
+    /// <summary>A process was killed by the kernel's OOM killer at the memory limit.</summary>
+    Memory,
+    /// <summary>A fork failed because the environment reached its process (pids) limit.</summary>
+    Pids,
+}
 
 public enum HealthStatus
 {

@@ -8,7 +8,9 @@ const string Usage = """
     usage: megaflow <command> [options]
 
     commands:
-      demo [--tasks N] [--fresh]   run the built-in sample set on one embedded node (SQLite, local processes)
+      demo [--tasks N] [--fresh] [--provider local|docker]
+                                   run the built-in sample set on one embedded node (SQLite, local
+                                   processes; --provider docker or MEGAFLOW_PROVIDER=docker: containers)
       node                         run a cluster node until SIGTERM (configured by MEGAFLOW_* variables)
       tasks list [--status S] [--json]
                                    tasks by status, read from the journal
@@ -20,7 +22,8 @@ const string Usage = """
     configuration (environment variables):
       MEGAFLOW_HOSTNAME, MEGAFLOW_PUBLIC_HOSTNAME, MEGAFLOW_PORT, MEGAFLOW_SEEDS, MEGAFLOW_ROLES,
       MEGAFLOW_PERSISTENCE (sqlite|postgres), MEGAFLOW_CONNECTION_STRING, MEGAFLOW_DATA_DIR,
-      MEGAFLOW_PROVIDER (local|simulated), MEGAFLOW_CONFIG (a HOCON file layered over the defaults)
+      MEGAFLOW_PROVIDER (local|simulated|docker), MEGAFLOW_CONFIG (a HOCON file layered over the defaults),
+      MEGAFLOW_DOCKER_ENDPOINT (unix:///var/run/docker.sock), MEGAFLOW_DOCKER_PREPULL (images, comma-separated)
     """;
 
 try
@@ -43,8 +46,11 @@ try
                     case "--fresh":
                         fresh = true;
                         break;
+                    case "--provider" when i + 1 < args.Length && args[i + 1] is "local" or "docker" or "simulated":
+                        settings = settings with { Provider = args[++i] };
+                        break;
                     default:
-                        return Fail($"demo: bad argument '{args[i]}' (--tasks needs a positive number)");
+                        return Fail($"demo: bad argument '{args[i]}' (--tasks needs a positive number, --provider local, docker or simulated)");
                 }
             }
             return await DemoCommand.RunAsync(settings, tasks, fresh);

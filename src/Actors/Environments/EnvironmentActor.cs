@@ -36,6 +36,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor
     private readonly List<IActorRef> _provisionWaiters = [];
     private EnvironmentState _state;
     private bool _destroyAfterProvision;
+    private int _execsInFlight;
 
     public EnvironmentActor(string id, IEnvironmentProvider provider, IArtifactStore artifacts, IActorRef scheduler, EnvironmentActorSettings settings)
     {
@@ -67,6 +68,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor
             Passivate();
         }));
         Command<HealthChecked>(OnHealthChecked);
+        Command<ResourceDied>(OnResourceDied);
         Command<GetEnvironmentState>(_ => Sender.Tell(_state));
     }
 
@@ -102,6 +104,17 @@ public sealed class EnvironmentActor : ReceivePersistentActor
             _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
     }
 
+    // The node's provider saw the resource die. A command in flight will fail on its own and report
+    // it to its task; otherwise mark the environment lost now, so an idle warm one leaves its pool
+    // and a leased one fails its task's next command at once.
+    private void OnResourceDied(ResourceDied m)
+    {
+        if (_state.Status is not (EnvironmentStatus.Ready or EnvironmentStatus.Leased) || _execsInFlight > 0) return;
+        var wasIdle = _state.Status == EnvironmentStatus.Ready;
+        MarkLost(m.Reason, notify: []);
+        if (wasIdle) _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
+    }
+
     private void OnProvision(Provision m)
     {
         switch (_state.Status)
@@ -111,7 +124,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor
                 Persist(new EnvironmentEvents.Requested(_id, m.Spec, m.TaskId, m.Attempt, DateTimeOffset.UtcNow), e =>
                 {
                     _state = EnvironmentLogic.Apply(_state, e);
-                    _provider.ProvisionAsync(_id, m.Spec, Cancel(_settings.ProvisionTimeout))
+                    _provider.ProvisionAsync(_id, m.Spec with { TaskId = m.TaskId }, Cancel(_settings.ProvisionTimeout))
                         .PipeTo(Self, success: h => new ProvisionFinished(h, null), failure: ex => new ProvisionFinished(null, Describe(ex)));
                 });
                 break;
@@ -176,6 +189,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor
             return;
         }
         var replyTo = Sender;
+        _execsInFlight++;
         RunExec(_state.Handle!, m).PipeTo(Self,
             success: r => new ExecFinished(replyTo, m.TaskId, r, null),
             failure: ex => new ExecFinished(replyTo, m.TaskId, null, Describe(ex)));
@@ -196,6 +210,13 @@ public sealed class EnvironmentActor : ReceivePersistentActor
 
     private void OnExecFinished(ExecFinished m)
     {
+        _execsInFlight--;
+        if (_state.IsGone)
+        {
+            // Already marked lost (its resource died while the command ran): just tell the task.
+            m.ReplyTo.Tell(new EnvironmentFailed(_id, m.TaskId, _state.EndReason ?? "environment lost", Lost: true));
+            return;
+        }
         if (m.Result is not null)
         {
             m.ReplyTo.Tell(m.Result);
@@ -258,12 +279,24 @@ public sealed class EnvironmentActor : ReceivePersistentActor
     private void MarkLost(string reason, IReadOnlyList<IActorRef> notify, string? taskId = null)
     {
         _log.Warning("environment {0} lost: {1}", _id, reason);
+        RemoveLeftovers();
         Persist(new EnvironmentEvents.Lost(_id, reason, DateTimeOffset.UtcNow), e =>
         {
             _state = EnvironmentLogic.Apply(_state, e);
             foreach (var w in notify) w.Tell(new EnvironmentFailed(_id, taskId ?? "", reason, Lost: true));
             Passivate();
         });
+    }
+
+    // A lost environment may still hold a resource (a stopped container, or one created by a provision
+    // interrupted by a restart): remove it now rather than leave it to the next node start's sweep.
+    private void RemoveLeftovers()
+    {
+        var ct = Cancel(_settings.DestroyTimeout);
+        if (_state.Handle is { } handle)
+            _ = _provider.DestroyAsync(handle, ct).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        else if (_provider is IResourceInventory inventory)
+            _ = inventory.RemoveResourcesOfAsync(_id, ct).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 
     private void Passivate() => Context.Parent.Tell(new Passivate(PoisonPill.Instance));

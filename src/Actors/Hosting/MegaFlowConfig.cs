@@ -35,6 +35,8 @@ public static class MegaFlowConfig
             }
             akka.cluster.roles = [{{string.Join(", ", s.Roles.Select(Quote))}}]
             akka.cluster.seed-nodes = [{{string.Join(", ", s.Seeds.Select(Quote))}}]
+            {{(s.DockerEndpoint is null ? "" : "megaflow.docker.endpoint = " + Quote(s.DockerEndpoint))}}
+            {{(s.DockerPrepull is null ? "" : "megaflow.docker.prepull = [" + string.Join(", ", s.DockerPrepull.Select(Quote)) + "]")}}
             """;
         var text = string.Join("\n", Resource("megaflow.conf"), Resource("persistence.conf"), overrides, s.ExtraHocon ?? "");
         return ConfigurationFactory.ParseString(text)

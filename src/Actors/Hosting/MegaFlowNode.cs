@@ -10,6 +10,7 @@ using MegaFlow.Actors.Tasks;
 using MegaFlow.Domain.Agents;
 using MegaFlow.Domain.Scheduling;
 using MegaFlow.Environments;
+using MegaFlow.Environments.Docker;
 using MegaFlow.Environments.LocalProcess;
 using MegaFlow.Environments.Simulated;
 using MegaFlow.Storage;
@@ -61,12 +62,15 @@ public static class MegaFlowNode
         {
             // Only workers hold environments and artifacts; clients and scheduler-only nodes touch no disk.
             Directory.CreateDirectory(dataDir);
-            provider ??= CreateProvider(mf, dataDir);
+            provider ??= CreateProvider(mf, dataDir, system.Name, node);
             artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
             var envSettings = new EnvironmentActorSettings { Node = node };
             environments = sharding.Start(EnvironmentTypeName,
                 id => EnvironmentActor.Props(id, provider, artifacts, scheduler, envSettings),
                 shardingSettings, envExtractor, new NodePinnedAllocationStrategy(cluster.SelfAddress), PoisonPill.Instance);
+
+            if (provider is IResourceInventory or IImageInventory)
+                system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);
 
             system.ActorOf(Props.Create<TaskQueryActor>(), TaskQueryActor.Name);
             var taskSettings = ReadTaskSettings(mf.GetConfig("task"), node);
@@ -139,7 +143,45 @@ public static class MegaFlowNode
         LingerAfterFinish = c.GetTimeSpan("linger-after-finish", TimeSpan.FromSeconds(2)),
     };
 
-    private static IEnvironmentProvider CreateProvider(Config mf, string dataDir)
+    private static EnvironmentJanitorSettings ReadJanitorSettings(Config mf) => new()
+    {
+        Prepull = mf.GetStringList("docker.prepull", []).ToList(),
+        ImageReportInterval = mf.GetTimeSpan("docker.image-report-interval", TimeSpan.FromSeconds(30)),
+    };
+
+    /// <summary>The Docker provider's settings from megaflow.docker (public so tests check that overrides arrive).</summary>
+    public static DockerProviderSettings ReadDockerSettings(Config mf, string systemName, string node)
+    {
+        var d = mf.GetConfig("docker") ?? Config.Empty;
+        var label = d.GetString("cluster-label", "");
+        var server = d.GetString("registry.server", "");
+        var passwordEnv = d.GetString("registry.password-env", "");
+        var settings = new DockerProviderSettings
+        {
+            Endpoint = d.GetString("endpoint", "unix:///var/run/docker.sock"),
+            Cluster = string.IsNullOrWhiteSpace(label) ? systemName : label,
+            Node = node,
+            Prepull = d.GetStringList("prepull", []).ToList(),
+            MaxConcurrentCreates = d.GetInt("max-concurrent-creates", 8),
+            ApiTimeout = d.GetTimeSpan("api-timeout", TimeSpan.FromSeconds(30)),
+            ApiAttempts = d.GetInt("api-attempts", 4),
+            ApiBackoff = d.GetTimeSpan("api-backoff", TimeSpan.FromMilliseconds(200)),
+            PullTimeout = d.GetTimeSpan("pull-timeout", TimeSpan.FromMinutes(15)),
+            PullFailureTtl = d.GetTimeSpan("pull-failure-ttl", TimeSpan.FromSeconds(60)),
+            CapAdd = d.GetStringList("cap-add", ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETGID", "SETUID", "KILL"]).ToList(),
+            KeepAliveCommand = d.GetStringList("keep-alive-command", ["tail", "-f", "/dev/null"]).ToList(),
+            Credentials = string.IsNullOrWhiteSpace(server)
+                ? []
+                : [new RegistryCredentials(server, d.GetString("registry.username", ""),
+                    string.IsNullOrWhiteSpace(passwordEnv) ? "" : Environment.GetEnvironmentVariable(passwordEnv) ?? throw new ConfigurationException(
+                        $"megaflow.docker.registry.password-env: environment variable '{passwordEnv}' is not set"))],
+        };
+        if (settings.Problems() is { Count: > 0 } problems)
+            throw new ConfigurationException("megaflow.docker: " + string.Join("; ", problems));
+        return settings;
+    }
+
+    private static IEnvironmentProvider CreateProvider(Config mf, string dataDir, string systemName, string node)
     {
         var name = mf.GetString("provider", "local");
         switch (name)
@@ -161,8 +203,10 @@ public static class MegaFlowNode
                 };
                 settings.Validate();
                 return new SimulatedProvider(settings);
+            case "docker":
+                return new DockerProvider(ReadDockerSettings(mf, systemName, node));
             default:
-                throw new ConfigurationException($"megaflow.provider: unknown provider '{name}' (expected local or simulated)");
+                throw new ConfigurationException($"megaflow.provider: unknown provider '{name}' (expected local, simulated or docker)");
         }
     }
 }

@@ -37,8 +37,14 @@ public sealed record NodeSettings
 
     public string DataDir { get; init; } = "./data";
 
-    /// <summary>"local" or "simulated".</summary>
+    /// <summary>"local", "simulated" or "docker".</summary>
     public string Provider { get; init; } = "local";
+
+    /// <summary>Docker engine endpoint (megaflow.docker.endpoint) when set.</summary>
+    public string? DockerEndpoint { get; init; }
+
+    /// <summary>Images the Docker provider makes present at start (megaflow.docker.prepull) when set.</summary>
+    public IReadOnlyList<string>? DockerPrepull { get; init; }
 
     /// <summary>Extra HOCON that wins over the files (tests and benchmarks tune intervals with it).</summary>
     public string? ExtraHocon { get; init; }
@@ -84,7 +90,16 @@ public sealed record NodeSettings
                     : throw new ArgumentException($"MEGAFLOW_CONFIG: file '{file}' does not exist"),
             };
         if (V("MEGAFLOW_PROVIDER") is { } provider)
-            s = s with { Provider = provider is "local" or "simulated" ? provider : throw new ArgumentException($"MEGAFLOW_PROVIDER: unknown provider '{provider}' (expected local or simulated)") };
+            s = s with { Provider = provider is "local" or "simulated" or "docker" ? provider : throw new ArgumentException($"MEGAFLOW_PROVIDER: unknown provider '{provider}' (expected local, simulated or docker)") };
+        if (V("MEGAFLOW_DOCKER_ENDPOINT") is { } endpoint)
+            s = s with
+            {
+                DockerEndpoint = Uri.TryCreate(endpoint, UriKind.Absolute, out var eu) && eu.Scheme is "unix" or "tcp" or "http"
+                    ? endpoint
+                    : throw new ArgumentException($"MEGAFLOW_DOCKER_ENDPOINT: '{endpoint}' is not unix:///path or tcp://host:port"),
+            };
+        if (V("MEGAFLOW_DOCKER_PREPULL") is { } prepull)
+            s = s with { DockerPrepull = prepull.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
         if (s.Persistence == PersistenceBackend.Postgres && s.ConnectionString is null)
             throw new ArgumentException("MEGAFLOW_CONNECTION_STRING is required when MEGAFLOW_PERSISTENCE=postgres");
         return s;

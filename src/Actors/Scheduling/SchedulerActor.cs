@@ -66,6 +66,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         });
         Command<EnvironmentStartFinished>(m => Handle(SchedulerLogic.EnvironmentStarted(_state, m.TaskId, m.Attempt)));
         Command<RetireEnvironment>(m => Handle(SchedulerLogic.RetireEnvironment(_state, m.EnvironmentId)));
+        Command<ReportNodeImages>(m => _state = SchedulerLogic.ReportImages(_state, m.Node, m.Images));
         Command<CurrentClusterState>(OnClusterSnapshot);
         Command<MemberUp>(m => { if (m.Member.HasRole(_workerRole)) Handle(SchedulerLogic.NodeUp(_state, NodeKey.Of(m.Member))); });
         Command<IMemberEvent>(m =>
@@ -109,7 +110,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private void OnEnqueue(EnqueueTask m)
     {
         var replyTo = Sender;
-        var d = SchedulerLogic.Enqueue(_state, m.TaskId, m.Attempt, m.Pool, m.Mode, DateTimeOffset.UtcNow);
+        var d = SchedulerLogic.Enqueue(_state, m.TaskId, m.Attempt, m.Pool, m.Mode, DateTimeOffset.UtcNow, m.Image);
         if (d.Outcome == Domain.Tasks.DecisionOutcome.Rejected) return; // stale retry of an older attempt
         Handle(d, () =>
         {

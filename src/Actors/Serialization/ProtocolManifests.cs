@@ -57,6 +57,7 @@ public static class ProtocolManifests
         ("sm.get", typeof(SchedulerProtocol.GetSchedulerState)),
         ("sm.sta", typeof(SchedulerProtocol.SchedulerStatus)),
         ("sm.qdc", typeof(SchedulerProtocol.QueueDepthChanged)),
+        ("sm.img", typeof(SchedulerProtocol.ReportNodeImages)),
         // environment events (journal)
         ("ee.req", typeof(EnvironmentEvents.Requested)),
         ("ee.prv", typeof(EnvironmentEvents.Provisioned)),
@@ -78,6 +79,7 @@ public static class ProtocolManifests
         ("em.des", typeof(EnvironmentProtocol.Destroy)),
         ("em.ddn", typeof(EnvironmentProtocol.DestroyDone)),
         ("em.get", typeof(EnvironmentProtocol.GetEnvironmentState)),
+        ("em.die", typeof(EnvironmentProtocol.ResourceDied)),
     ];
 
     public static readonly FrozenDictionary<Type, string> ByType = Table.ToFrozenDictionary(t => t.Type, t => t.Manifest);

@@ -27,7 +27,8 @@ public sealed record EnvironmentSpec(
     double CpuLimit = 1.0,
     long MemoryLimitBytes = 1L << 30,
     int PidsLimit = 512,
-    string NetworkMode = "none");
+    string NetworkMode = "none",
+    string? TaskId = null); // the task it is created for: providers label resources with it
 
 /// <summary>The provider's reference to the real resource (a folder, a container id) — persisted.</summary>
 public sealed record EnvironmentHandle(string EnvironmentId, string Provider, string Reference);

@@ -52,4 +52,7 @@ public static class EnvironmentProtocol
     public sealed record DestroyDone(string EnvironmentId) : IMegaFlowMessage;
 
     public sealed record GetEnvironmentState(string EnvironmentId) : IEnvironmentMessage;
+
+    /// <summary>The node's provider saw the environment's resource die on its own (e.g. a container killed from outside).</summary>
+    public sealed record ResourceDied(string EnvironmentId, string Reason) : IEnvironmentMessage;
 }

@@ -20,7 +20,7 @@ public sealed record SchedulerDecision(DecisionOutcome Outcome, IReadOnlyList<IS
 /// </summary>
 public static class SchedulerLogic
 {
-    public static SchedulerDecision Enqueue(SchedulerState s, string taskId, int attempt, string pool, ExecutionMode mode, DateTimeOffset now)
+    public static SchedulerDecision Enqueue(SchedulerState s, string taskId, int attempt, string pool, ExecutionMode mode, DateTimeOffset now, string? image = null)
     {
         var events = new List<ISchedulerEvent>();
         if (s.QueuedByTask.TryGetValue(taskId, out var queued))
@@ -36,7 +36,7 @@ public static class SchedulerLogic
             // A newer attempt means the older one ended; its release may still be in flight.
             events.Add(new Released(taskId, lease.Attempt, false, now));
         }
-        events.Add(new Enqueued(taskId, attempt, pool, mode, s.NextSeq, now));
+        events.Add(new Enqueued(taskId, attempt, pool, mode, s.NextSeq, now, image));
         return SchedulerDecision.Accept([.. events]);
     }
 
@@ -66,6 +66,12 @@ public static class SchedulerLogic
 
     public static SchedulerDecision NodeDown(SchedulerState s, string node) =>
         s.Nodes.Contains(node) ? SchedulerDecision.Accept(new NodeLeft(node)) : SchedulerDecision.Duplicate("unknown node");
+
+    /// <summary>A node reported its images (volatile state: applied directly, never persisted).</summary>
+    public static SchedulerState ReportImages(SchedulerState s, string node, IEnumerable<string> images) => s with
+    {
+        NodeImages = s.NodeImages.SetItem(node, images.Select(ImageRefs.Normalize).ToImmutableHashSet()),
+    };
 
     public static SchedulerDecision RetireEnvironment(SchedulerState s, string environmentId) =>
         s.Idle.Values.SelectMany(v => v).FirstOrDefault(w => w.EnvironmentId == environmentId) is { } w
@@ -121,7 +127,7 @@ public static class SchedulerLogic
         }
 
         if (s.Starting >= settings.MaxStarting) return null;
-        var node = LeastLoadedNodeWithSlot(s, settings);
+        var node = LeastLoadedNodeWithSlot(s, settings, q.Image);
         if (node is null) return null;
         return NewLease(q, newLeaseId(), newEnvironmentId(node), node, starting: true, reused: false, now);
     }
@@ -132,21 +138,32 @@ public static class SchedulerLogic
     private static bool HasSlot(SchedulerState s, SchedulerSettings settings, string node) =>
         s.RunningByNode.GetValueOrDefault(node) < settings.SlotsPerNode;
 
-    private static string? LeastLoadedNodeWithSlot(SchedulerState s, SchedulerSettings settings)
+    /// <summary>
+    /// The least loaded node with a free slot, preferring nodes that reported holding the image (no
+    /// pull before the start); without such a node, the least loaded of all.
+    /// </summary>
+    private static string? LeastLoadedNodeWithSlot(SchedulerState s, SchedulerSettings settings, string? image)
     {
-        string? best = null;
-        var bestLoad = int.MaxValue;
+        string? best = null, bestHolder = null;
+        int bestLoad = int.MaxValue, bestHolderLoad = int.MaxValue;
+        var wanted = image is null || s.NodeImages.IsEmpty ? null : ImageRefs.Normalize(image);
         foreach (var node in s.Nodes) // sorted: ties go to the same node every time (deterministic)
         {
             var load = s.RunningByNode.GetValueOrDefault(node);
-            if (load < settings.SlotsPerNode && load < bestLoad) { best = node; bestLoad = load; }
+            if (load >= settings.SlotsPerNode) continue;
+            if (load < bestLoad) { best = node; bestLoad = load; }
+            if (wanted is not null && load < bestHolderLoad && s.NodeImages.TryGetValue(node, out var held) && held.Contains(wanted))
+            {
+                bestHolder = node;
+                bestHolderLoad = load;
+            }
         }
-        return best;
+        return bestHolder ?? best;
     }
 
     public static SchedulerState Apply(SchedulerState s, ISchedulerEvent e) => e switch
     {
-        Enqueued x => AddToQueue(s, new QueueEntry(x.TaskId, x.Attempt, x.Pool, x.Mode, x.Seq, x.At)) with
+        Enqueued x => AddToQueue(s, new QueueEntry(x.TaskId, x.Attempt, x.Pool, x.Mode, x.Seq, x.At, x.Image)) with
         {
             NextSeq = Math.Max(s.NextSeq, x.Seq + 1),
         },
@@ -230,7 +247,7 @@ public static class SchedulerLogic
             idle = idle.SetItem(pool, envs.RemoveAll(w => w.Node == node));
             sizes = Increment(sizes, pool, -gone);
         }
-        return s with { Nodes = s.Nodes.Remove(node), Idle = idle, PoolSizes = sizes };
+        return s with { Nodes = s.Nodes.Remove(node), Idle = idle, PoolSizes = sizes, NodeImages = s.NodeImages.Remove(node) };
     }
 
     private static ImmutableDictionary<string, ImmutableList<WarmEnvironment>> RemoveIdle(

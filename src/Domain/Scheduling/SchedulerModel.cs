@@ -40,7 +40,18 @@ public sealed record SchedulerSettings
 }
 
 /// <summary>A task attempt waiting in the FIFO queue; <see cref="Seq"/> is its global arrival order.</summary>
-public sealed record QueueEntry(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset EnqueuedAt);
+public sealed record QueueEntry(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset EnqueuedAt, string? Image = null);
+
+/// <summary>Image references as nodes report them: "name" and "name:latest" are the same image.</summary>
+public static class ImageRefs
+{
+    public static string Normalize(string image)
+    {
+        var name = image.Trim();
+        if (name.Contains('@')) return name;
+        return name.LastIndexOf(':') > name.LastIndexOf('/') ? name : name + ":latest";
+    }
+}
 
 /// <summary>An admitted attempt and the semaphores it holds.</summary>
 public sealed record SchedulerLease(
@@ -78,7 +89,7 @@ public static class SchedulerEvents
 {
     public interface ISchedulerEvent : IMegaFlowMessage;
 
-    public sealed record Enqueued(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset At) : ISchedulerEvent;
+    public sealed record Enqueued(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset At, string? Image = null) : ISchedulerEvent;
 
     public sealed record Admitted(SchedulerLease Lease) : ISchedulerEvent;
 

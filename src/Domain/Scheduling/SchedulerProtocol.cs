@@ -6,7 +6,13 @@ namespace MegaFlow.Domain.Scheduling;
 /// <summary>Messages to the scheduler singleton.</summary>
 public static class SchedulerProtocol
 {
-    public sealed record EnqueueTask(string TaskId, int Attempt, string Pool, ExecutionMode Mode) : ISchedulerMessage;
+    public sealed record EnqueueTask(string TaskId, int Attempt, string Pool, ExecutionMode Mode, string? Image = null) : ISchedulerMessage;
+
+    /// <summary>
+    /// The images a worker node holds, so admissions prefer nodes that need no pull. Not persisted:
+    /// nodes send it at start, after pulls and periodically, so a new scheduler incarnation relearns it.
+    /// </summary>
+    public sealed record ReportNodeImages(string Node, IReadOnlyList<string> Images) : ISchedulerMessage;
 
     public sealed record ReleaseTask(string TaskId, int Attempt, bool EnvironmentReusable) : ISchedulerMessage;
 

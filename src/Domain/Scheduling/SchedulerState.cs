@@ -28,6 +28,9 @@ public sealed record SchedulerState
     public ImmutableDictionary<string, int> RunningByNode { get; init; } = ImmutableDictionary<string, int>.Empty;
     public int Starting { get; init; }
     public ImmutableSortedSet<string> Nodes { get; init; } = ImmutableSortedSet<string>.Empty;
+
+    /// <summary>Images each node reported holding (normalized). Volatile: not persisted, not in snapshots.</summary>
+    public ImmutableDictionary<string, ImmutableHashSet<string>> NodeImages { get; init; } = ImmutableDictionary<string, ImmutableHashSet<string>>.Empty;
     public long NextSeq { get; init; } = 1;
 
     public int QueueDepth => QueuedByTask.Count;

@@ -22,7 +22,7 @@ public static class DemoCommand
     {
         if (fresh && Directory.Exists(settings.DataDir))
             Directory.Delete(settings.DataDir, recursive: true);
-        var specs = SampleTasks.Create(taskCount);
+        var specs = SampleTasks.Create(taskCount, settings.Provider == "docker" ? SampleTasks.DockerImage : null);
         AnsiConsole.MarkupLine($"[bold]MegaFlow demo[/]: {specs.Count} tasks ({specs.Count(s => s.ExecutionMode == ExecutionMode.Ephemeral)} ephemeral, " +
                                $"{specs.Count(s => s.ExecutionMode == ExecutionMode.Persistent)} persistent), data in [blue]{Markup.Escape(Path.GetFullPath(settings.DataDir))}[/]");
 

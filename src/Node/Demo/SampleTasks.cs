@@ -13,7 +13,12 @@ public static class SampleTasks
 {
     private static readonly string[] Pools = ["sample-py", "sample-sh", "sample-calc"];
 
-    public static IReadOnlyList<TaskSpec> Create(int count)
+    /// <summary>The image the demo's tasks run in on the Docker provider (built by scripts/images.sh).</summary>
+    public const string DockerImage = "megaflow/base:1";
+
+    /// <param name="count">Number of tasks.</param>
+    /// <param name="image">The image every task runs in (Docker); null keeps the pool names as images (local, simulated).</param>
+    public static IReadOnlyList<TaskSpec> Create(int count, string? image = null)
     {
         var tasks = new List<TaskSpec>(count);
         for (var i = 0; i < count; i++)
@@ -27,7 +32,8 @@ public static class SampleTasks
             {
                 TaskId = $"demo-{(persistent ? "p" : "e")}-{i:D4}",
                 Mode = persistent ? "persistent" : "ephemeral",
-                Image = Pools[i % Pools.Length],
+                Image = image ?? Pools[i % Pools.Length],
+                Pool = Pools[i % Pools.Length],
                 Actions =
                 [
                     // A repository with a bug: add() subtracts.

@@ -51,7 +51,7 @@ public static class ProtocolSamples
 
     public static readonly Score Score = new(0, "42 passed in 1.93s", 1.0);
 
-    public static readonly EnvironmentSpec EnvSpec = new("python:3.12", "py312", ExecutionMode.Persistent, 2.5, 4L << 30, 256, "bridge");
+    public static readonly EnvironmentSpec EnvSpec = new("python:3.12", "py312", ExecutionMode.Persistent, 2.5, 4L << 30, 256, "bridge", "task-swe-0042");
     public static readonly EnvironmentHandle Handle = new(EnvId, "local", "/data/envs/env-7f3a9c0e");
 
     public static readonly SchedulerSettings Settings = new()
@@ -122,7 +122,7 @@ public static class ProtocolSamples
         },
 
         // scheduler events and snapshot
-        new SchedulerEvents.Enqueued(TaskId, 2, "py312", ExecutionMode.Persistent, 1042, At(1)),
+        new SchedulerEvents.Enqueued(TaskId, 2, "py312", ExecutionMode.Persistent, 1042, At(1), "python:3.12"),
         new SchedulerEvents.Admitted(SchedLease),
         new SchedulerEvents.EnvironmentStarted(TaskId, 2),
         new SchedulerEvents.Released(TaskId, 2, Reusable: true, At(40)),
@@ -132,8 +132,8 @@ public static class ProtocolSamples
         new SchedulerSnapshot(
             Queue:
             [
-                new QueueEntry("task-swe-0050", 1, "py312", ExecutionMode.Persistent, 1050, At(50)),
-                new QueueEntry("task-swe-0051", 3, "node:22", ExecutionMode.Ephemeral, 1051, At(51)),
+                new QueueEntry("task-swe-0050", 1, "py312", ExecutionMode.Persistent, 1050, At(50), "python:3.12"),
+                new QueueEntry("task-swe-0051", 3, "node:22", ExecutionMode.Ephemeral, 1051, At(51), "node:22"),
             ],
             Leases: [SchedLease, SchedLease with { TaskId = "task-swe-0044", LeaseId = "lease-20", Starting = false, Reused = true, Seq = 1044 }],
             Idle: [new WarmEnvironment("env-1@node-a:4053", "node-a:4053", "py312"), new WarmEnvironment("env-2@node-b:4053", "node-b:4053", "py312")],
@@ -142,12 +142,13 @@ public static class ProtocolSamples
             NextSeq: 1052),
 
         // scheduler messages
-        new SchedulerProtocol.EnqueueTask(TaskId, 2, "py312", ExecutionMode.Persistent),
+        new SchedulerProtocol.EnqueueTask(TaskId, 2, "py312", ExecutionMode.Persistent, "python:3.12"),
         new SchedulerProtocol.ReleaseTask(TaskId, 2, EnvironmentReusable: true),
         new SchedulerProtocol.EnvironmentStartFinished(TaskId, 2),
         new SchedulerProtocol.RetireEnvironment(EnvId),
         SchedulerProtocol.GetSchedulerState.Instance,
         new SchedulerProtocol.QueueDepthChanged(17, 4, At(5)),
+        new SchedulerProtocol.ReportNodeImages("10.0.0.7:4053", ["megaflow/base:1", "python:3.12"]),
         new SchedulerProtocol.SchedulerStatus(
             QueueDepth: 2,
             Running: 2,
@@ -193,6 +194,7 @@ public static class ProtocolSamples
         new EnvironmentProtocol.Destroy(EnvId, "ephemeral task finished"),
         new EnvironmentProtocol.DestroyDone(EnvId),
         new EnvironmentProtocol.GetEnvironmentState(EnvId),
+        new EnvironmentProtocol.ResourceDied(EnvId, "container mf-env died (exit code 137) without MegaFlow stopping it"),
     ];
 
     public static IMegaFlowMessage For(Type type) => All.Single(s => s.GetType() == type);
