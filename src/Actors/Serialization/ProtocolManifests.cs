@@ -57,6 +57,8 @@ public static class ProtocolManifests
         ("sm.get", typeof(SchedulerProtocol.GetSchedulerState)),
         ("sm.sta", typeof(SchedulerProtocol.SchedulerStatus)),
         ("sm.qdc", typeof(SchedulerProtocol.QueueDepthChanged)),
+        ("sm.gls", typeof(SchedulerProtocol.GetSchedulerLeases)),
+        ("sm.lss", typeof(SchedulerProtocol.SchedulerLeases)),
         // environment events (journal)
         ("ee.req", typeof(EnvironmentEvents.Requested)),
         ("ee.prv", typeof(EnvironmentEvents.Provisioned)),

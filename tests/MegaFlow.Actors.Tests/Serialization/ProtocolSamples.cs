@@ -148,6 +148,8 @@ public static class ProtocolSamples
         new SchedulerProtocol.RetireEnvironment(EnvId),
         SchedulerProtocol.GetSchedulerState.Instance,
         new SchedulerProtocol.QueueDepthChanged(17, 4, At(5)),
+        SchedulerProtocol.GetSchedulerLeases.Instance,
+        new SchedulerProtocol.SchedulerLeases([SchedLease], new Dictionary<string, int> { ["py312"] = 3, ["node:22"] = 0 }),
         new SchedulerProtocol.SchedulerStatus(
             QueueDepth: 2,
             Running: 2,
