@@ -42,9 +42,9 @@ public sealed class ManagementClusterFixture : IAsyncLifetime
                 {
                     if (!(await http.GetAsync($"http://{cluster.Api(i)}/ready")).IsSuccessStatusCode) return false;
                 }
-                catch (HttpRequestException)
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
-                    return false;
+                    return false; // not listening yet, or busy starting
                 }
             }
             return true;
