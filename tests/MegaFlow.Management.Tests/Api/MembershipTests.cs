@@ -23,22 +23,26 @@ public sealed class MembershipTests
         string Logs() => string.Join("\n----\n", cluster.Nodes.Select(n => n.Output.Length > 4000 ? n.Output[^4000..] : n.Output));
 
         // Tasks that run long enough to be mid-run on every node when node 1 leaves.
-        var file = TestDatasets.Write("leave", 24, action: "sleep 4");
+        var file = TestDatasets.Write("leave", 24, action: "sleep 8");
         Assert.Equal(0, (await Cli("tasks", "submit", file)).ExitCode);
         var leaving = cluster.Address(1);
         var leavingKey = leaving["akka.tcp://megaflow@".Length..];
         List<string> tasksOnLeaving = [];
+        string lastSeen = "";
         await CliRun.Eventually(async () =>
         {
-            var shards = (await Cli("sharding", "shards", "task", "--entities", "--json")).Json();
+            var shardsRun = await Cli("sharding", "shards", "task", "--entities", "--json");
+            var schedulerRun = await Cli("scheduler", "show", "--json");
+            lastSeen = shardsRun.Output + "\n" + schedulerRun.Output;
+            var shards = shardsRun.Json();
             tasksOnLeaving = shards.GetProperty("regions").EnumerateArray()
                 .Where(r => r.GetProperty("address").GetString() == leaving)
                 .SelectMany(r => r.GetProperty("shards").EnumerateArray().SelectMany(s => s.GetProperty("entityIds").EnumerateArray().Select(e => e.GetString()!)))
                 .ToList();
-            var scheduler = (await Cli("scheduler", "show", "--json")).Json();
+            var scheduler = schedulerRun.Json();
             var runningThere = scheduler.GetProperty("semaphores").EnumerateArray().Any(s => s.GetProperty("name").GetString() == $"node:{leavingKey}" && s.GetProperty("used").GetInt32() > 0);
             return tasksOnLeaving.Count > 0 && runningThere;
-        }, TimeSpan.FromMinutes(1), "tasks running on node 1", Logs);
+        }, TimeSpan.FromMinutes(1), "tasks running on node 1", () => lastSeen + "\n" + Logs());
 
         var leave = await Cli("cluster", "leave", leaving);
         Assert.Equal(0, leave.ExitCode);
