@@ -66,7 +66,18 @@ try
                 var other => throw new ArgumentException($"MEGAFLOW_LOG_FORMAT: unknown format '{other}' (expected text or json)"),
             };
             using (var host = NodeHost.Build(settings, LogLevel.Information, management, jsonLogs))
-                await host.RunAsync();
+            {
+                try
+                {
+                    await host.RunAsync();
+                }
+                catch (IOException e) when (e.Message.Contains("bind", StringComparison.OrdinalIgnoreCase))
+                {
+                    // Kestrel starts before the actor system, so nothing else has started yet.
+                    Console.Error.WriteLine($"megaflow: management API: {e.Message} (set MEGAFLOW_MANAGEMENT_PORT, or MEGAFLOW_MANAGEMENT=off)");
+                    return 1;
+                }
+            }
             return 0;
         case "tasks" when args.Length == 3 && args[1] == "export":
             return await TasksCommand.ExportAsync(settings, args[2]);

@@ -38,7 +38,7 @@ public sealed class TasksAndEnvironmentsTests(ManagementClusterFixture f)
     public async Task Cancel_stops_a_running_task_and_releases_its_environment()
     {
         var file = TestDatasets.Write("cancel", 1, action: "sleep 300");
-        Assert.Equal(0, (await f.Cli(0, "tasks", "submit", file)).ExitCode);
+        (await f.Cli(0, "tasks", "submit", file)).Ok();
         const string id = "cancel-000";
         string? environment = null;
         await CliRun.Eventually(async () =>
@@ -80,7 +80,7 @@ public sealed class TasksAndEnvironmentsTests(ManagementClusterFixture f)
     public async Task Cancelling_a_finished_task_or_showing_an_unknown_one_fails_with_exit_1_and_a_reason()
     {
         var file = TestDatasets.Write("done", 1);
-        Assert.Equal(0, (await f.Cli(0, "tasks", "submit", file, "--watch")).ExitCode);
+        (await f.Cli(0, "tasks", "submit", file, "--watch")).Ok();
         var cancel = await f.Cli(0, "tasks", "cancel", "done-000");
         Assert.Equal(1, cancel.ExitCode);
         Assert.Contains("cannot be cancelled", cancel.Output);

@@ -6,6 +6,13 @@ namespace MegaFlow.Management.Tests.Infrastructure;
 /// <summary>The outcome of one `megaflow` CLI process.</summary>
 public sealed record CliResult(int ExitCode, string Output)
 {
+    /// <summary>Asserts exit code 0, showing the command's output when it is not.</summary>
+    public CliResult Ok()
+    {
+        Assert.True(ExitCode == 0, $"exit code {ExitCode}:\n{Output}");
+        return this;
+    }
+
     /// <summary>The JSON document printed by a --json command (the output is only that document).</summary>
     public JsonElement Json()
     {

@@ -13,7 +13,7 @@ public sealed class MetricsEndpointTests(ManagementClusterFixture f)
     {
         var before = await ScrapeAll();
         var file = TestDatasets.Write("metrics", Tasks);
-        Assert.Equal(0, (await f.Cli(0, "tasks", "submit", file, "--watch")).ExitCode);
+        (await f.Cli(0, "tasks", "submit", file, "--watch")).Ok();
 
         // Status changes are counted by the node running each task: summed over nodes, each task once.
         IReadOnlyList<IReadOnlyList<PromSample>> after = [];
