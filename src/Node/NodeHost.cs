@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using MegaFlow.Actors.Hosting;
 using MegaFlow.Actors.Persistence;
+using MegaFlow.Management;
+using MegaFlow.Management.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,11 +26,22 @@ public sealed class NodeHandle
 /// </summary>
 public static class NodeHost
 {
-    public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning)
+    /// <param name="management">The management API's settings; null runs no API (the demo).</param>
+    /// <param name="jsonLogs">One JSON object per log line (MEGAFLOW_LOG_FORMAT=json), for log shippers.</param>
+    public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning, ManagementSettings? management = null, bool jsonLogs = false)
     {
         var handle = new NodeHandle();
-        return Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel))
+        var hostBuilder = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l =>
+            {
+                l.ClearProviders().SetMinimumLevel(logLevel);
+                if (jsonLogs) l.AddJsonConsole(o => o.UseUtcTimestamp = true);
+                else l.AddSimpleConsole(o => o.SingleLine = true);
+                // Kestrel and routing are chatty at Information; their warnings still show.
+                l.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            });
+        var managementNode = management is null ? null : hostBuilder.AddMegaFlowManagement(management);
+        return hostBuilder
             .ConfigureServices(services =>
             {
                 services.AddSingleton(handle);
@@ -36,6 +49,7 @@ public static class NodeHost
                 services.AddAkka(settings.SystemName, (builder, _) =>
                 {
                     builder.AddHocon(MegaFlowConfig.Build(settings), HoconAddMode.Prepend);
+                    if (managementNode is not null) builder.AddHocon(PersistedEventCounter.Hocon, HoconAddMode.Prepend);
                     if (MegaFlowConfig.PersistenceSetup(settings) is { } persistence) builder.AddSetup(persistence);
                     // Akka's log goes through Microsoft.Extensions.Logging, so one level and format rule both.
                     builder.ConfigureLoggers(l =>
@@ -56,6 +70,7 @@ public static class NodeHost
                         SchemaInitializer.Ensure(settings);
                         var refs = MegaFlowNode.Start(system);
                         MegaFlowNode.Join(system, settings);
+                        managementNode?.OnActorsStarted(system, refs);
                         handle.Set(system, refs);
                     });
                 });

@@ -11,8 +11,9 @@ using Spectre.Console;
 namespace MegaFlow.Node;
 
 /// <summary>
-/// `megaflow tasks list [--status S] [--json]`: the task list by status, read from the journal the
-/// node's settings point at (works while the cluster runs, or offline after it stopped).
+/// `megaflow tasks list --journal [--status S] [--json]` and `tasks export`: read the journal the
+/// node's settings point at (works while the cluster runs, or offline after it stopped). The other
+/// task commands go through a node's management API (MegaFlow.Cli).
 /// </summary>
 public static class TasksCommand
 {
@@ -56,44 +57,6 @@ public static class TasksCommand
         {
             await system.Terminate();
         }
-    }
-
-    /// <summary>
-    /// `megaflow tasks submit FILE [--skip-invalid] [--watch]`: validates every line, reports every error
-    /// with its line number and submits nothing if there is one (unless --skip-invalid); then submits
-    /// through the client library to the cluster named by MEGAFLOW_SEEDS, and with --watch follows the
-    /// tasks to the end and prints the per-group table.
-    /// </summary>
-    public static async Task<int> SubmitAsync(NodeSettings settings, string file, bool skipInvalid, bool watch)
-    {
-        if (!File.Exists(file)) throw new ArgumentException($"tasks submit: file '{file}' does not exist");
-        var read = DatasetReader.Read(file, new DatasetOptions { SkipInvalidLines = skipInvalid });
-        foreach (var e in read.Errors) Console.Error.WriteLine($"{file}: {e}");
-        if (read.Specs.Count == 0)
-        {
-            Console.Error.WriteLine(read.HasErrors
-                ? $"{read.ErrorCount} error(s) in {read.InvalidRecords} of {read.Records} records: nothing submitted (use --skip-invalid to submit the valid lines)"
-                : "no tasks in the file");
-            return read.HasErrors ? 1 : 0;
-        }
-        if (settings.Seeds.Count == 0) throw new ArgumentException("tasks submit: set MEGAFLOW_SEEDS to the cluster's seed addresses");
-
-        await using var client = await MegaFlowClient.ConnectAsync(new ClientOptions { Seeds = settings.Seeds });
-        var accepted = await client.SubmitBatchAsync(read.Specs);
-        Console.WriteLine($"submitted {accepted.Count(a => !a.AlreadyKnown)} new tasks ({accepted.Count(a => a.AlreadyKnown)} already known) from {file}");
-        if (!watch) return read.HasErrors ? 1 : 0;
-
-        var results = new List<TaskState>();
-        await foreach (var state in client.ResultsAsync(read.Specs.Select(s => s.TaskId!)))
-        {
-            results.Add(state);
-            Console.WriteLine($"[{results.Count}/{read.Specs.Count}] {state.TaskId} {state.Status.ToString().ToLowerInvariant()}{(state.Score is { } sc ? $" reward {sc.Reward:0.##}" : "")}");
-        }
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
-        foreach (var g in GroupStats.ByGroup(results, k: 4))
-            table.AddRow(Markup.Escape(g.Key), g.Tasks.ToString(), g.Passed.ToString(), g.InfraFailed.ToString(), g.MeanReward.ToString("0.00"), g.PassAt1.ToString("0.00"), g.PassAtK.ToString("0.00"));
-        AnsiConsole.Write(table);
-        return 0;
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ public sealed class MainJobTests : IDisposable
         Assert.Contains("resumed from the journal: 80 tasks already known", second.Output);
         Assert.Contains("MegaFlow demo summary", second.Output);
 
-        using var list = MegaflowProcess.Start(Env(), "tasks", "list", "--json");
+        using var list = MegaflowProcess.Start(Env(), "tasks", "list", "--journal", "--json");
         Assert.Equal(0, await list.WaitForExitAsync(TimeSpan.FromMinutes(1)));
         Assert.Contains("\"completed\": 80", list.Output);
     }

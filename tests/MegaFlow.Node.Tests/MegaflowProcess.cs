@@ -22,6 +22,8 @@ public sealed class MegaflowProcess : IDisposable
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
+    public bool HasExited => _process.HasExited;
+
     public static MegaflowProcess Start(IDictionary<string, string> env, params string[] args) => StartDll("megaflow.dll", env, args);
 
     /// <summary>Runs another program built next to the tests (e.g. the sample host program).</summary>
@@ -32,6 +34,10 @@ public sealed class MegaflowProcess : IDisposable
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
+        // Every node serves the management API; a free port unless the test chose one, so nodes of
+        // parallel test runs on one machine never fight over the default port.
+        if (args.FirstOrDefault() == "node" && !env.ContainsKey("MEGAFLOW_MANAGEMENT_PORT"))
+            psi.Environment["MEGAFLOW_MANAGEMENT_PORT"] = FreePort().ToString();
         return new MegaflowProcess(Process.Start(psi)!);
     }
 

@@ -75,6 +75,9 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
                 NodeGone(NodeKey.Of(m.Member));
         });
         Command<GetSchedulerState>(_ => Sender.Tell(Status()));
+        Command<GetSchedulerLeases>(_ => Sender.Tell(new SchedulerLeases(
+            _state.Leases.Values.OrderBy(l => l.Seq).ToList(),
+            _state.Queues.ToDictionary(kv => kv.Key, kv => kv.Value.Count))));
         Command<PublishDepth>(_ =>
         {
             _depthPublishScheduled = false;

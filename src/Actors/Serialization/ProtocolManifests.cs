@@ -58,6 +58,8 @@ public static class ProtocolManifests
         ("sm.sta", typeof(SchedulerProtocol.SchedulerStatus)),
         ("sm.qdc", typeof(SchedulerProtocol.QueueDepthChanged)),
         ("sm.img", typeof(SchedulerProtocol.ReportNodeImages)),
+        ("sm.gls", typeof(SchedulerProtocol.GetSchedulerLeases)),
+        ("sm.lss", typeof(SchedulerProtocol.SchedulerLeases)),
         // environment events (journal)
         ("ee.req", typeof(EnvironmentEvents.Requested)),
         ("ee.prv", typeof(EnvironmentEvents.Provisioned)),

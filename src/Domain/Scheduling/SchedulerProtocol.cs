@@ -39,6 +39,18 @@ public static class SchedulerProtocol
         SchedulerSettings Settings) : IMegaFlowMessage;
 
     /// <summary>
+    /// Who holds the scheduler's semaphores (for operators): every lease and the queue length per
+    /// pool. Answered with <see cref="SchedulerLeases"/>; kept apart from <see cref="SchedulerStatus"/>
+    /// because the lease list grows with the running tasks and backpressure polls only need counts.
+    /// </summary>
+    public sealed record GetSchedulerLeases : ISchedulerMessage
+    {
+        public static readonly GetSchedulerLeases Instance = new();
+    }
+
+    public sealed record SchedulerLeases(IReadOnlyList<SchedulerLease> Leases, IReadOnlyDictionary<string, int> QueuedByPool) : IMegaFlowMessage;
+
+    /// <summary>
     /// Published on the scheduler topic when the queue depth changes (at most every 100 ms), so
     /// clients apply backpressure from events instead of polling the scheduler.
     /// </summary>

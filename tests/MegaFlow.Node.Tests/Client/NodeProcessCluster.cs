@@ -13,19 +13,32 @@ public sealed class NodeProcessCluster : IAsyncDisposable
     private readonly string _database;
     private readonly string _dir;
 
-    private NodeProcessCluster(List<MegaflowProcess> nodes, List<int> ports, string database, string dir)
+    private NodeProcessCluster(List<MegaflowProcess> nodes, List<int> ports, List<int> managementPorts, string database, string dir)
     {
         Nodes = nodes;
         Ports = ports;
+        ManagementPorts = managementPorts;
         _database = database;
         _dir = dir;
     }
 
     public List<MegaflowProcess> Nodes { get; }
     public List<int> Ports { get; }
+
+    /// <summary>Each node's management API port (same order as <see cref="Nodes"/>).</summary>
+    public List<int> ManagementPorts { get; }
+
+    /// <summary>"127.0.0.1:PORT" of node <paramref name="i"/>'s management API, for the CLI's --node.</summary>
+    public string Api(int i) => $"127.0.0.1:{ManagementPorts[i]}";
+
+    /// <summary>Node <paramref name="i"/>'s cluster address.</summary>
+    public string Address(int i) => $"akka.tcp://megaflow@127.0.0.1:{Ports[i]}";
     public IReadOnlyList<string> Seeds => Ports.Select(p => $"akka.tcp://megaflow@127.0.0.1:{p}").ToList();
 
-    public static async Task<NodeProcessCluster> StartAsync(int count, string hocon, string provider = "simulated")
+    /// <param name="nodeEnv">Extra variables per node (index → variables), e.g. roles or a read-only management API.</param>
+    /// <param name="env">Extra variables for every node, e.g. the management token.</param>
+    public static async Task<NodeProcessCluster> StartAsync(int count, string hocon, string provider = "simulated",
+        IReadOnlyDictionary<string, string>? env = null, Func<int, IReadOnlyDictionary<string, string>>? nodeEnv = null)
     {
         var admin = Environment.GetEnvironmentVariable("MEGAFLOW_TEST_POSTGRES") ?? AdminConnection;
         var database = "megaflow_p_" + Guid.NewGuid().ToString("N")[..12];
@@ -49,17 +62,25 @@ public sealed class NodeProcessCluster : IAsyncDisposable
         var ports = Enumerable.Range(0, count).Select(_ => MegaflowProcess.FreePort()).ToList();
         var seeds = string.Join(",", ports.Select(p => $"akka.tcp://megaflow@127.0.0.1:{p}"));
         var cs = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
-        var nodes = ports.Select((port, i) => MegaflowProcess.Start(new Dictionary<string, string>
+        var managementPorts = ports.Select(_ => MegaflowProcess.FreePort()).ToList();
+        var nodes = ports.Select((port, i) =>
         {
-            ["MEGAFLOW_PORT"] = port.ToString(),
-            ["MEGAFLOW_SEEDS"] = seeds,
-            ["MEGAFLOW_PERSISTENCE"] = "postgres",
-            ["MEGAFLOW_CONNECTION_STRING"] = cs,
-            ["MEGAFLOW_PROVIDER"] = provider,
-            ["MEGAFLOW_DATA_DIR"] = Path.Combine(dir, $"node{i}"),
-            ["MEGAFLOW_CONFIG"] = config,
-        }, "node")).ToList();
-        var cluster = new NodeProcessCluster(nodes, ports, database, dir);
+            var variables = new Dictionary<string, string>
+            {
+                ["MEGAFLOW_PORT"] = port.ToString(),
+                ["MEGAFLOW_SEEDS"] = seeds,
+                ["MEGAFLOW_PERSISTENCE"] = "postgres",
+                ["MEGAFLOW_CONNECTION_STRING"] = cs,
+                ["MEGAFLOW_PROVIDER"] = provider,
+                ["MEGAFLOW_DATA_DIR"] = Path.Combine(dir, $"node{i}"),
+                ["MEGAFLOW_CONFIG"] = config,
+                ["MEGAFLOW_MANAGEMENT_PORT"] = managementPorts[i].ToString(),
+            };
+            foreach (var (k, v) in env ?? new Dictionary<string, string>()) variables[k] = v;
+            foreach (var (k, v) in nodeEnv?.Invoke(i) ?? new Dictionary<string, string>()) variables[k] = v;
+            return MegaflowProcess.Start(variables, "node");
+        }).ToList();
+        var cluster = new NodeProcessCluster(nodes, ports, managementPorts, database, dir);
         try
         {
             await WaitForFormationAsync(nodes, ports);

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Security.Cryptography;
+using Akka.Actor;
+using MegaFlow.Management.Cluster;
+using MegaFlow.Management.Environments;
+using MegaFlow.Management.Health;
+using MegaFlow.Management.Http;
+using MegaFlow.Management.Scheduling;
+using MegaFlow.Management.Sharding;
+using MegaFlow.Management.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MegaFlow.Management;
+
+/// <summary>Hosts the management API in the node's generic host (same DI, logging and lifetime as Akka).</summary>
+public static class ManagementHosting
+{
+    /// <summary>
+    /// Adds Kestrel and the routes to the node's host. Returns the <see cref="ManagementNode"/> the
+    /// node host must hand its ActorSystem to once the actors have started.
+    /// </summary>
+    public static ManagementNode AddMegaFlowManagement(this IHostBuilder host, ManagementSettings settings)
+    {
+        var node = new ManagementNode(settings);
+        host.ConfigureServices(s => s.AddSingleton(node));
+        if (!settings.Enabled) return node;
+        var token = settings.Token ?? GenerateToken(settings.TokenFile);
+        host.ConfigureWebHost(web => web
+            .UseKestrel(k =>
+            {
+                if (settings.Address is "*" or "0.0.0.0") k.ListenAnyIP(settings.Port);
+                else k.Listen(IPAddress.Parse(settings.Address), settings.Port);
+            })
+            .ConfigureServices(s =>
+            {
+                s.AddRouting();
+                s.ConfigureHttpJsonOptions(o => ManagementJson.Configure(o.SerializerOptions));
+            })
+            .Configure(app =>
+            {
+                var log = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("MegaFlow.Management");
+                app.UseExceptionHandler(e => e.Run(http => WriteError(http, log)));
+                app.UseRouting();
+                app.UseEndpoints(endpoints =>
+                {
+                    var guard = new MutationGuard(settings, token);
+                    HealthRoutes.Map(endpoints);
+                    var api = endpoints.MapGroup("/api");
+                    ClusterRoutes.Map(api, guard);
+                    ShardingRoutes.Map(api);
+                    SchedulerRoutes.Map(api);
+                    TaskRoutes.Map(api, guard);
+                    EnvironmentRoutes.Map(api, guard);
+                    endpoints.MapFallback((HttpContext http) =>
+                        ApiResults.NotFound($"no route {http.Request.Method} {http.Request.Path} (see the README's Operations section)"));
+                });
+                var lifetime = app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>();
+                lifetime.ApplicationStarted.Register(() => log.LogInformation(
+                    "management API listening on http://{Address}:{Port}{ReadOnly}", settings.Address, settings.Port, settings.ReadOnly ? " (read-only)" : ""));
+            }));
+        return node;
+    }
+
+    // Every failure becomes a JSON error naming its cause; a stack trace goes to the log, never to the caller.
+    private static async Task WriteError(HttpContext http, ILogger log)
+    {
+        var error = http.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var (status, code, message) = error switch
+        {
+            NodeNotStartedException e => (StatusCodes.Status503ServiceUnavailable, "starting", e.Message),
+            AskTimeoutException => (StatusCodes.Status504GatewayTimeout, "timeout", "the cluster did not answer in time (is the scheduler or the shard's node reachable?)"),
+            BadHttpRequestException e => (StatusCodes.Status400BadRequest, "bad_request", e.Message),
+            TaskCanceledException or OperationCanceledException => (StatusCodes.Status504GatewayTimeout, "timeout", "the request was cancelled or timed out"),
+            _ => (StatusCodes.Status500InternalServerError, "internal", error?.Message ?? "unknown error"),
+        };
+        if (status == StatusCodes.Status500InternalServerError) log.LogError(error, "management request {Path} failed", http.Request.Path);
+        http.Response.StatusCode = status;
+        await http.Response.WriteAsJsonAsync(new Contracts.ApiError(message, code), ManagementJson.Options);
+    }
+
+    /// <summary>A random token, written where the CLI on this machine looks for it (owner-only permissions).</summary>
+    private static string GenerateToken(string? file)
+    {
+        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+        if (file is null) return token;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        File.WriteAllText(file, token + "\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return token;
+    }
+}

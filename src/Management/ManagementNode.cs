@@ -1,0 +1,47 @@
+using Akka.Actor;
+using MegaFlow.Actors.Cluster;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Management.Metrics;
+using MegaFlow.Management.Tasks;
+
+namespace MegaFlow.Management;
+
+/// <summary>
+/// The running node as the management API sees it: its ActorSystem and actor entry points (set once
+/// they have started), the task projection and the metrics. One per node process.
+/// </summary>
+public sealed class ManagementNode
+{
+    private readonly TaskCompletionSource<(ActorSystem System, MegaFlowRefs Refs)> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ManagementNode(ManagementSettings settings)
+    {
+        Settings = settings;
+        Metrics = new NodeMetrics();
+    }
+
+    public ManagementSettings Settings { get; }
+
+    public NodeMetrics Metrics { get; }
+
+    public TaskProjection? Tasks { get; private set; }
+
+    /// <summary>True once the node's actors (regions, proxies, singleton manager) have been created.</summary>
+    public bool ActorsStarted => _started.Task.IsCompletedSuccessfully;
+
+    public ActorSystem System => _started.Task.IsCompletedSuccessfully ? _started.Task.Result.System : throw new NodeNotStartedException();
+
+    public MegaFlowRefs Refs => _started.Task.IsCompletedSuccessfully ? _started.Task.Result.Refs : throw new NodeNotStartedException();
+
+    public string SelfNode => NodeKey.Self(System);
+
+    /// <summary>Called by the node host right after <see cref="MegaFlowNode.Start"/>.</summary>
+    public void OnActorsStarted(ActorSystem system, MegaFlowRefs refs)
+    {
+        Tasks = TaskProjection.Start(system, Metrics, NodeKey.Self(system));
+        _started.TrySetResult((system, refs));
+    }
+}
+
+/// <summary>A request arrived before the node's actors exist; answered 503.</summary>
+public sealed class NodeNotStartedException() : Exception("the node is still starting: its actors are not up yet");

@@ -1,0 +1,58 @@
+using Akka.Actor;
+using MegaFlow.Domain.Scheduling;
+using MegaFlow.Management.Contracts;
+using MegaFlow.Management.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using static MegaFlow.Domain.Scheduling.SchedulerProtocol;
+
+namespace MegaFlow.Management.Scheduling;
+
+/// <summary>The scheduler singleton (reached through this node's proxy): queue, semaphores and holders, pools.</summary>
+public static class SchedulerRoutes
+{
+    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/scheduler", async (ManagementNode node) => ApiResults.Ok(await ViewAsync(node)));
+        api.MapGet("/scheduler/pools", async (ManagementNode node) => ApiResults.Ok((await ViewAsync(node)).Pools));
+    }
+
+    public static async Task<SchedulerView> ViewAsync(ManagementNode node)
+    {
+        var scheduler = node.Refs.Scheduler;
+        var statusTask = scheduler.Ask<SchedulerStatus>(GetSchedulerState.Instance, AskTimeout);
+        var leasesTask = scheduler.Ask<SchedulerLeases>(GetSchedulerLeases.Instance, AskTimeout);
+        return Build(await statusTask, await leasesTask);
+    }
+
+    /// <summary>Pure: the operator's view from the scheduler's two answers.</summary>
+    public static SchedulerView Build(SchedulerStatus status, SchedulerLeases leases)
+    {
+        var s = status.Settings;
+        var semaphores = new List<SemaphoreView>
+        {
+            new("running", status.Running, s.MaxRunning, leases.Leases.Select(l => l.TaskId).ToList()),
+            new("starting", status.Starting, s.MaxStarting, leases.Leases.Where(l => l.Starting).Select(l => l.TaskId).ToList()),
+        };
+        var pools = status.RunningByPool.Keys
+            .Concat(leases.QueuedByPool.Keys).Concat(status.IdleByPool.Keys).Concat(status.PoolSizes.Keys)
+            .Distinct().OrderBy(p => p, StringComparer.Ordinal).ToList();
+        foreach (var pool in pools)
+            semaphores.Add(new($"pool:{pool}", status.RunningByPool.GetValueOrDefault(pool), s.PoolCap(pool),
+                leases.Leases.Where(l => l.Pool == pool).Select(l => l.TaskId).ToList()));
+        foreach (var n in status.Nodes.Union(status.RunningByNode.Keys).OrderBy(n => n, StringComparer.Ordinal))
+            semaphores.Add(new($"node:{n}", status.RunningByNode.GetValueOrDefault(n), s.SlotsPerNode,
+                leases.Leases.Where(l => l.Node == n).Select(l => l.TaskId).ToList()));
+        return new SchedulerView(
+            status.QueueDepth,
+            status.Running,
+            status.Starting,
+            semaphores,
+            pools.Select(p => new PoolView(p, leases.QueuedByPool.GetValueOrDefault(p), status.RunningByPool.GetValueOrDefault(p), s.PoolCap(p),
+                status.IdleByPool.GetValueOrDefault(p), status.PoolSizes.GetValueOrDefault(p), s.MaxPoolSize)).ToList(),
+            leases.Leases.Select(l => new LeaseView(l.TaskId, l.Attempt, l.Pool, l.Mode.ToString().ToLowerInvariant(), l.EnvironmentId, l.Node, l.Starting, l.Reused, l.AdmittedAt)).ToList(),
+            status.Nodes);
+    }
+}

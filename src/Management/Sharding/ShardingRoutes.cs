@@ -1,0 +1,121 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using MegaFlow.Actors.Cluster;
+using MegaFlow.Actors.Hosting;
+using MegaFlow.Management.Contracts;
+using MegaFlow.Management.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using EntityLocation = MegaFlow.Management.Contracts.EntityLocation;
+
+namespace MegaFlow.Management.Sharding;
+
+/// <summary>
+/// pbm's sharding palette over Akka's own queries: GetCurrentRegions (coordinator), GetClusterShardingStats
+/// (every region's shard counts) and GetShardRegionState (one region's shards and entity ids, asked of each
+/// region in turn, which is also how an entity is located).
+/// </summary>
+public static class ShardingRoutes
+{
+    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/sharding", (ManagementNode node) =>
+            ApiResults.Ok(new ShardingTypes(ClusterSharding.Get(node.System).ShardTypeNames.OrderBy(t => t).ToList())));
+
+        api.MapGet("/sharding/{type}/regions", async (ManagementNode node, string type) =>
+        {
+            if (Region(node, type) is not { } region) return UnknownType(node, type);
+            var regions = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, AskTimeout);
+            return ApiResults.Ok(new ShardingRegions(type, regions.Regions.Select(a => a.ToString()).OrderBy(a => a).ToList()));
+        });
+
+        api.MapGet("/sharding/{type}/stats", async (ManagementNode node, string type) =>
+        {
+            if (Region(node, type) is not { } region) return UnknownType(node, type);
+            var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(AskTimeout), AskTimeout + TimeSpan.FromSeconds(2));
+            var rows = stats.Regions
+                .OrderBy(kv => kv.Key.ToString())
+                .Select(kv => new RegionStats(kv.Key.ToString(), kv.Value.Stats.Count, kv.Value.Stats.Values.Sum(),
+                    kv.Value.Stats.OrderBy(s => s.Key).ToDictionary(s => s.Key, s => s.Value)))
+                .ToList();
+            var failed = stats.Regions.SelectMany(kv => kv.Value.Failed.Select(f => $"{kv.Key}/{f}")).ToList();
+            return ApiResults.Ok(new ShardingStats(type, rows, failed));
+        });
+
+        api.MapGet("/sharding/{type}/shards", async (ManagementNode node, string type, bool? entities) =>
+        {
+            if (Region(node, type) is null) return UnknownType(node, type);
+            var (states, failed) = await RegionStatesAsync(node, type);
+            var rows = states.Select(s => new RegionShards(s.Address, s.State.Shards
+                    .OrderBy(sh => sh.ShardId)
+                    .Select(sh => new ShardInfo(sh.ShardId, sh.EntityIds.Count, entities == true ? sh.EntityIds.OrderBy(e => e).ToList() : null))
+                    .ToList()))
+                .ToList();
+            return ApiResults.Ok(new ShardingShards(type, rows, failed));
+        });
+
+        api.MapGet("/sharding/{type}/locate/{entityId}", async (ManagementNode node, string type, string entityId) =>
+        {
+            if (Region(node, type) is null) return UnknownType(node, type);
+            if (ShardOf(node, type, entityId) is not { } shardId) return ApiResults.BadRequest($"cannot compute the shard of an entity of type '{type}'");
+            var (states, _) = await RegionStatesAsync(node, type);
+            foreach (var (address, state) in states)
+            {
+                if (state.Shards.FirstOrDefault(s => s.ShardId == shardId) is { } shard)
+                    return ApiResults.Ok(new EntityLocation(type, entityId, shardId, address, shard.EntityIds.Contains(entityId)));
+            }
+            return ApiResults.Ok(new EntityLocation(type, entityId, shardId, null, false));
+        });
+    }
+
+    /// <summary>Asks every region of the type (as the coordinator lists them) for its shards and entities.</summary>
+    internal static async Task<(IReadOnlyList<(string Address, CurrentShardRegionState State)> States, IReadOnlyList<string> Failed)> RegionStatesAsync(ManagementNode node, string type)
+    {
+        var region = Region(node, type)!;
+        var regions = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, AskTimeout);
+        var system = node.System;
+        var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+        var asks = regions.Regions.OrderBy(a => a.ToString()).Select(async address =>
+        {
+            // A region is the child of the sharding guardian named after its type, on every node that hosts it.
+            var path = (address.HasLocalScope ? self : address) + "/system/sharding/" + Uri.EscapeDataString(type);
+            try
+            {
+                var state = await system.ActorSelection(path).Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout);
+                return (Address: (address.HasLocalScope ? self : address).ToString(), State: (CurrentShardRegionState?)state);
+            }
+            catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
+            {
+                return (Address: address.ToString(), State: null);
+            }
+        }).ToList();
+        var answers = await Task.WhenAll(asks);
+        return (answers.Where(a => a.State is not null).Select(a => (a.Address, a.State!)).ToList(),
+            answers.Where(a => a.State is null).Select(a => a.Address).ToList());
+    }
+
+    internal static IActorRef? Region(ManagementNode node, string type)
+    {
+        var sharding = ClusterSharding.Get(node.System);
+        return sharding.ShardTypeNames.Contains(type) ? sharding.ShardRegion(type) : null;
+    }
+
+    private static string? ShardOf(ManagementNode node, string type, string entityId)
+    {
+        var mf = node.System.Settings.Config.GetConfig("megaflow");
+        IMessageExtractor? extractor = type switch
+        {
+            MegaFlowNode.TaskTypeName => new TaskMessageExtractor(mf.GetInt("task-shards", 100)),
+            MegaFlowNode.EnvironmentTypeName => new EnvironmentMessageExtractor(),
+            _ => null,
+        };
+        return extractor?.ShardId(entityId);
+    }
+
+    private static IResult UnknownType(ManagementNode node, string type) =>
+        ApiResults.NotFound($"no sharded type '{type}' (types: {string.Join(", ", ClusterSharding.Get(node.System).ShardTypeNames.OrderBy(t => t))})");
+}
