@@ -399,8 +399,8 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     /// (until the first step) and ScoringStarted (until the result). Each is implied by the event that
     /// follows it, and losing it in a crash changes nothing: the recovered task is then Submitted (and
     /// asks the scheduler again, which answers idempotently) or mid-attempt (and fails the attempt
-    /// as an infrastructure failure, as it would anyway). Measured in bench/RESULTS.md: three journal
-    /// round trips fewer per task. The state, replies and status notifications move on at once.
+    /// as an infrastructure failure, as it would anyway). Three journal round trips fewer per task
+    /// (bench/RESULTS.md). The state, replies and status notifications move on at once.
     /// </summary>
     private void Defer(TaskDecision d, Action? after = null)
     {
