@@ -26,10 +26,10 @@ public sealed class MegaflowProcess : IDisposable
 
     public static MegaflowProcess Start(IDictionary<string, string> env, params string[] args) => StartDll("megaflow.dll", env, args);
 
-    /// <summary>Runs another program built next to the tests (e.g. the sample host program).</summary>
+    /// <summary>Runs another program: a dll built next to the tests, or one at a full path.</summary>
     public static MegaflowProcess StartDll(string dllName, IDictionary<string, string> env, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, dllName);
+        var dll = Path.IsPathRooted(dllName) ? dllName : Path.Combine(AppContext.BaseDirectory, dllName);
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -8,7 +8,12 @@ public sealed class SampleHostProgramTests
     {
         await using var cluster = await NodeProcessCluster.StartAsync(2, "", provider: "local");
         var dataset = Path.Combine(MegaflowProcess.RepositoryRoot(), "samples", "datasets", "sample-tasks.jsonl");
-        using var sample = MegaflowProcess.StartDll("megaflow-host-sample.dll", new Dictionary<string, string>(),
+        // The sample runs from its own build folder, as a user runs it. This test's folder also holds
+        // the node's ASP.NET Core dependencies, and their conflict resolution leaves out assemblies a
+        // plain console program loads from its folder (Microsoft.Extensions.ObjectPool).
+        var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // bin/<Configuration>/<tfm>
+        var sampleDll = Path.Combine(MegaflowProcess.RepositoryRoot(), "samples", "HostProgram", "bin", testBin.Parent!.Name, testBin.Name, "megaflow-host-sample.dll");
+        using var sample = MegaflowProcess.StartDll(sampleDll, new Dictionary<string, string>(),
             "--seeds", string.Join(",", cluster.Seeds), "--dataset", dataset);
 
         Assert.Equal(0, await sample.WaitForExitAsync(TimeSpan.FromMinutes(4)));
