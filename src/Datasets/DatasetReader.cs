@@ -21,7 +21,7 @@ public static class DatasetReader
     [
         "taskId", "mode", "image", "pool", "actions", "scoreCommand", "maxRounds",
         "setupTimeoutSeconds", "runTimeoutSeconds", "scoringTimeoutSeconds", "execTimeoutSeconds",
-        "maxInfraRetries", "metadata", "replicas", "dataset",
+        "maxInfraRetries", "cpuLimit", "memoryLimitMb", "pidsLimit", "network", "metadata", "replicas", "dataset",
     ];
 
     /// <summary>Metadata key the <c>dataset</c> field is stored under.</summary>
@@ -92,6 +92,18 @@ public static class DatasetReader
                     break;
                 case "execTimeoutSeconds":
                     if (JsonValues.Number(v, p.Name, errors) is { } exec) spec = spec with { ExecTimeoutSeconds = exec };
+                    break;
+                case "cpuLimit":
+                    if (JsonValues.Number(v, p.Name, errors) is { } cpu) spec = spec with { CpuLimit = cpu };
+                    break;
+                case "memoryLimitMb":
+                    if (JsonValues.Integer(v, p.Name, errors) is { } memory) spec = spec with { MemoryLimitMb = memory };
+                    break;
+                case "pidsLimit":
+                    if (JsonValues.Integer(v, p.Name, errors) is { } pids) spec = spec with { PidsLimit = pids };
+                    break;
+                case "network":
+                    if (JsonValues.String(v, p.Name, errors) is { } network) spec = spec with { Network = network };
                     break;
                 case "replicas":
                     if (JsonValues.Integer(v, p.Name, errors) is { } n)

@@ -27,7 +27,7 @@ public sealed class DatasetReaderTests
     public void A_valid_file_yields_every_task_with_every_field()
     {
         var result = Read(
-            """{"taskId":"full","mode":"persistent","image":"img","pool":"p1","actions":["a","b"],"scoreCommand":"sh test.sh","maxRounds":7,"setupTimeoutSeconds":30,"runTimeoutSeconds":90.5,"scoringTimeoutSeconds":15,"execTimeoutSeconds":5,"maxInfraRetries":0,"metadata":{"k":"v"},"dataset":"ds"}""",
+            """{"taskId":"full","mode":"persistent","image":"img","pool":"p1","actions":["a","b"],"scoreCommand":"sh test.sh","maxRounds":7,"setupTimeoutSeconds":30,"runTimeoutSeconds":90.5,"scoringTimeoutSeconds":15,"execTimeoutSeconds":5,"maxInfraRetries":0,"cpuLimit":0.5,"memoryLimitMb":256,"pidsLimit":64,"network":"bridge","metadata":{"k":"v"},"dataset":"ds"}""",
             Task("minimal"));
 
         Assert.False(result.HasErrors);
@@ -46,6 +46,10 @@ public sealed class DatasetReaderTests
         Assert.Equal(15, full.ScoringTimeoutSeconds);
         Assert.Equal(5, full.ExecTimeoutSeconds);
         Assert.Equal(0, full.MaxInfraRetries);
+        Assert.Equal(0.5, full.CpuLimit);
+        Assert.Equal(256, full.MemoryLimitMb);
+        Assert.Equal(64, full.PidsLimit);
+        Assert.Equal("bridge", full.Network);
         Assert.Equal("v", full.Metadata!["k"]);
         Assert.Equal("ds", full.Metadata!["dataset"]);
 

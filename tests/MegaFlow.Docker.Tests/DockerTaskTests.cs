@@ -74,6 +74,38 @@ public sealed class DockerTaskTests : IAsyncLifetime
         await TestCluster.Eventually(async () => (await Containers()).Count == 0, within, "every container of the test removed");
 
     [Fact]
+    public async Task A_tasks_limits_and_network_from_its_spec_reach_its_container()
+    {
+        var node = await StartNodeAsync();
+        var limited = Fix("limited", before: ["sleep 4"]) with { CpuLimit = 0.5, MemoryLimitMb = 96, PidsLimit = 48, Network = "bridge" };
+        var plain = Fix("plain", before: ["sleep 4"]);
+        await TestCluster.SubmitAllAsync(node.Refs.Tasks, [limited, plain]);
+
+        // Inspect both containers while their first command runs.
+        var seen = new Dictionary<string, global::Docker.DotNet.Models.ContainerInspectResponse>();
+        using var client = DockerEngine.Client();
+        await TestCluster.Eventually(async () =>
+        {
+            foreach (var c in await Containers())
+                if (c.Labels.TryGetValue(DockerProvider.TaskLabel, out var task) && !seen.ContainsKey(task))
+                    seen[task] = await client.Containers.InspectContainerAsync(c.ID);
+            return seen.ContainsKey("limited") && seen.ContainsKey("plain");
+        }, TimeSpan.FromSeconds(60), "both tasks' containers");
+
+        var l = seen["limited"].HostConfig;
+        Assert.Equal(500_000_000L, l.NanoCPUs);
+        Assert.Equal(96L * 1024 * 1024, l.Memory);
+        Assert.Equal(48L, l.PidsLimit);
+        Assert.Equal("bridge", l.NetworkMode);
+        var p = seen["plain"].HostConfig;
+        Assert.Equal("none", p.NetworkMode);
+        Assert.Equal(1024L * 1024 * 1024, p.Memory);
+
+        var states = await TestCluster.WaitForTerminalAsync(node.Refs.Tasks, ["limited", "plain"], TimeSpan.FromSeconds(120));
+        Assert.All(states, s => Assert.Equal(TaskStatus.Completed, s.Status));
+    }
+
+    [Fact]
     public async Task Ephemeral_twenty_tasks_each_run_in_their_own_container_and_all_are_removed_afterwards()
     {
         var node = await StartNodeAsync();

@@ -208,7 +208,8 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
                 _refs.Environments.Tell(new EnvironmentProtocol.Lease(lease.EnvironmentId, _taskId, _state.Attempt));
             else
                 _refs.Environments.Tell(new Provision(lease.EnvironmentId,
-                    new EnvironmentSpec(spec.Image!, spec.PoolKey, spec.ExecutionMode), _taskId, _state.Attempt));
+                    new EnvironmentSpec(spec.Image!, spec.PoolKey, spec.ExecutionMode, spec.CpuLimit,
+                        spec.MemoryLimitMb * 1024L * 1024L, spec.PidsLimit, spec.Network), _taskId, _state.Attempt));
         });
     }
 

@@ -55,6 +55,18 @@ public sealed record TaskSpec
     /// <summary>How often an infrastructure failure is retried with a fresh environment.</summary>
     public int MaxInfraRetries { get; init; } = 2;
 
+    /// <summary>CPUs the environment may use (fractions allowed). Enforced by providers with limits (Docker).</summary>
+    public double CpuLimit { get; init; } = 1.0;
+
+    /// <summary>Memory limit of the environment in MiB; a process past it is killed (Docker: OOM killer).</summary>
+    public int MemoryLimitMb { get; init; } = 1024;
+
+    /// <summary>Most processes the environment may hold at once (Docker: pids limit; stops fork bombs).</summary>
+    public int PidsLimit { get; init; } = 512;
+
+    /// <summary>Network of the environment: "none" (default, no network), "bridge", or a user-defined network's name.</summary>
+    public string Network { get; init; } = "none";
+
     /// <summary>Free-form labels and payload for the agent (problem statement, dataset, group).</summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 

@@ -19,6 +19,14 @@ public static class TaskSpecValidator
 
     public const int MaxTaskIdLength = 200;
     public const int MaxRoundsLimit = 10_000;
+    public const double MaxCpuLimit = 256;
+    public const int MinMemoryLimitMb = 16;
+    public const int MaxMemoryLimitMb = 1 << 20;
+    public const int MinPidsLimit = 8;
+    public const int MaxPidsLimit = 1_000_000;
+
+    // Docker network names: a letter or digit, then letters, digits, '_', '.', '-'.
+    private static readonly System.Text.RegularExpressions.Regex NetworkName = new("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$");
 
     public static IReadOnlyList<ValidationError> Validate(TaskSpec? spec)
     {
@@ -67,6 +75,20 @@ public static class TaskSpecValidator
 
         if (spec.MaxInfraRetries < 0)
             errors.Add(new("maxInfraRetries", $"must not be negative (got {spec.MaxInfraRetries})"));
+
+        if (double.IsNaN(spec.CpuLimit) || spec.CpuLimit <= 0 || spec.CpuLimit > MaxCpuLimit)
+            errors.Add(new("cpuLimit", $"must be more than 0 and at most {MaxCpuLimit} (got {spec.CpuLimit})"));
+        if (spec.MemoryLimitMb < MinMemoryLimitMb || spec.MemoryLimitMb > MaxMemoryLimitMb)
+            errors.Add(new("memoryLimitMb", $"must be between {MinMemoryLimitMb} and {MaxMemoryLimitMb} (got {spec.MemoryLimitMb})"));
+        if (spec.PidsLimit < MinPidsLimit || spec.PidsLimit > MaxPidsLimit)
+            errors.Add(new("pidsLimit", $"must be between {MinPidsLimit} and {MaxPidsLimit} (got {spec.PidsLimit})"));
+        if (string.IsNullOrWhiteSpace(spec.Network))
+            errors.Add(new("network", "must not be empty (\"none\", \"bridge\" or a network's name)"));
+        else if (spec.Network.Equals("host", StringComparison.OrdinalIgnoreCase))
+            // The host's network namespace would give the agent the node's own interfaces and ports.
+            errors.Add(new("network", "\"host\" is not allowed: environments are isolated (use \"none\", \"bridge\" or a user-defined network)"));
+        else if (!NetworkName.IsMatch(spec.Network))
+            errors.Add(new("network", $"'{spec.Network}' is not a network name (letters, digits, '_', '.', '-')"));
 
         // Size check last and per field, so the error says which field is too large.
         var sizes = new (string Field, long Bytes)[]

@@ -84,7 +84,34 @@ public class TaskSpecValidatorTests
         { "execTimeoutSeconds", Specs.Valid() with { ExecTimeoutSeconds = 0 } },
         { "execTimeoutSeconds", Specs.Valid() with { ExecTimeoutSeconds = double.NegativeInfinity } },
         { "maxInfraRetries", Specs.Valid() with { MaxInfraRetries = -1 } },
+        { "cpuLimit", Specs.Valid() with { CpuLimit = 0 } },
+        { "cpuLimit", Specs.Valid() with { CpuLimit = double.NaN } },
+        { "cpuLimit", Specs.Valid() with { CpuLimit = TaskSpecValidator.MaxCpuLimit + 1 } },
+        { "memoryLimitMb", Specs.Valid() with { MemoryLimitMb = 0 } },
+        { "memoryLimitMb", Specs.Valid() with { MemoryLimitMb = TaskSpecValidator.MinMemoryLimitMb - 1 } },
+        { "pidsLimit", Specs.Valid() with { PidsLimit = -1 } },
+        { "pidsLimit", Specs.Valid() with { PidsLimit = TaskSpecValidator.MaxPidsLimit + 1 } },
+        { "network", Specs.Valid() with { Network = "" } },
+        { "network", Specs.Valid() with { Network = "host" } },
+        { "network", Specs.Valid() with { Network = "HOST" } },
+        { "network", Specs.Valid() with { Network = "my net" } },
+        { "network", Specs.Valid() with { Network = "-leading-dash" } },
     };
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("bridge")]
+    [InlineData("megaflow_tasks-1.net")]
+    public void A_network_by_name_is_accepted(string network)
+    {
+        Assert.Empty(TaskSpecValidator.Validate(Specs.Valid() with { Network = network }));
+    }
+
+    [Fact]
+    public void Fractional_cpus_and_small_limits_within_range_are_accepted()
+    {
+        Assert.Empty(TaskSpecValidator.Validate(Specs.Valid() with { CpuLimit = 0.25, MemoryLimitMb = 64, PidsLimit = 32 }));
+    }
 
     [Theory]
     [MemberData(nameof(NonPositiveLimits))]
