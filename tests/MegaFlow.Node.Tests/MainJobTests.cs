@@ -26,6 +26,12 @@ public sealed class MainJobTests : IDisposable
         Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromMinutes(4)));
         Assert.Contains("resumed from the journal: 80 tasks already known", second.Output);
         Assert.Contains("MegaFlow demo summary", second.Output);
+        // The finished job leaves nothing behind: ephemeral environments were destroyed with their
+        // tasks, the persistent pools' warm ones when the job ended.
+        var drained = System.Text.RegularExpressions.Regex.Match(second.Output, @"removed (\d+) warm environments");
+        Assert.True(drained.Success && int.Parse(drained.Groups[1].Value) > 0, second.Output);
+        var envs = Path.Combine(_dataDir, "envs");
+        Assert.Empty(Directory.Exists(envs) ? Directory.GetDirectories(envs) : []);
 
         using var list = MegaflowProcess.Start(Env(), "tasks", "list", "--journal", "--json");
         Assert.Equal(0, await list.WaitForExitAsync(TimeSpan.FromMinutes(1)));

@@ -66,6 +66,12 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         });
         Command<EnvironmentStartFinished>(m => Handle(SchedulerLogic.EnvironmentStarted(_state, m.TaskId, m.Attempt)));
         Command<RetireEnvironment>(m => Handle(SchedulerLogic.RetireEnvironment(_state, m.EnvironmentId)));
+        Command<DrainPools>(_ =>
+        {
+            var replyTo = Sender;
+            var drained = _state.Idle.Values.SelectMany(v => v).Select(w => w.EnvironmentId).ToList();
+            Handle(SchedulerLogic.DrainPools(_state), () => replyTo.Tell(new PoolsDrained(drained)));
+        });
         Command<ReportNodeImages>(m => _state = SchedulerLogic.ReportImages(_state, m.Node, m.Images));
         Command<CurrentClusterState>(OnClusterSnapshot);
         Command<MemberUp>(m => { if (m.Member.HasRole(_workerRole)) Handle(SchedulerLogic.NodeUp(_state, NodeKey.Of(m.Member))); });

@@ -54,6 +54,8 @@ public static class ProtocolManifests
         ("sm.rel", typeof(SchedulerProtocol.ReleaseTask)),
         ("sm.est", typeof(SchedulerProtocol.EnvironmentStartFinished)),
         ("sm.ret", typeof(SchedulerProtocol.RetireEnvironment)),
+        ("sm.drn", typeof(SchedulerProtocol.DrainPools)),
+        ("sm.drd", typeof(SchedulerProtocol.PoolsDrained)),
         ("sm.get", typeof(SchedulerProtocol.GetSchedulerState)),
         ("sm.sta", typeof(SchedulerProtocol.SchedulerStatus)),
         ("sm.qdc", typeof(SchedulerProtocol.QueueDepthChanged)),

@@ -78,6 +78,13 @@ public static class SchedulerLogic
             ? SchedulerDecision.Accept(new EnvironmentRetired(environmentId, w.Pool))
             : SchedulerDecision.Duplicate("not an idle environment");
 
+    /// <summary>Retires every idle warm environment (one event each), for a caller that destroys them.</summary>
+    public static SchedulerDecision DrainPools(SchedulerState s)
+    {
+        var events = s.Idle.Values.SelectMany(v => v).Select(w => (ISchedulerEvent)new EnvironmentRetired(w.EnvironmentId, w.Pool)).ToArray();
+        return events.Length == 0 ? SchedulerDecision.Duplicate("no idle environments") : SchedulerDecision.Accept(events);
+    }
+
     /// <summary>
     /// Admits queued attempts in FIFO order while the caps allow. A pool whose head cannot be admitted
     /// is blocked for the rest of this round, so nothing behind it in the same pool overtakes it;

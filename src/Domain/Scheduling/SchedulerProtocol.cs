@@ -22,6 +22,18 @@ public static class SchedulerProtocol
     /// <summary>An idle warm environment died or failed its health check: drop it from its pool.</summary>
     public sealed record RetireEnvironment(string EnvironmentId) : ISchedulerMessage;
 
+    /// <summary>
+    /// Retires every idle warm environment from its pool and answers with their ids, so the caller
+    /// can destroy them (the demo does this when it finishes). Leased environments are untouched and
+    /// return to their pools as usual.
+    /// </summary>
+    public sealed record DrainPools : ISchedulerMessage
+    {
+        public static readonly DrainPools Instance = new();
+    }
+
+    public sealed record PoolsDrained(IReadOnlyList<string> EnvironmentIds) : IMegaFlowMessage;
+
     public sealed record GetSchedulerState : ISchedulerMessage
     {
         public static readonly GetSchedulerState Instance = new();

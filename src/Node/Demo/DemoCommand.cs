@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using MegaFlow.Actors.Hosting;
+using MegaFlow.Actors.Scheduling;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Domain.Tasks;
 using Microsoft.Extensions.DependencyInjection;
@@ -81,6 +82,9 @@ public static class DemoCommand
             foreach (var chunk in specs.Chunk(64))
                 states.AddRange(await Task.WhenAll(chunk.Select(s => refs.Tasks.Ask<TaskState>(new GetTaskState(s.TaskId!), TimeSpan.FromSeconds(30)))));
             DemoReport.Print(states, wall, resumed);
+            // The job is over: its warm pools would otherwise outlive it (folders, or running containers).
+            var drained = await WarmPools.DrainAsync(refs.Scheduler, refs.Environments, TimeSpan.FromMinutes(2));
+            AnsiConsole.MarkupLine($"removed {drained.Count} warm environments of the persistent pools");
             return states.All(s => s.Status.IsTerminal()) ? 0 : 1;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)

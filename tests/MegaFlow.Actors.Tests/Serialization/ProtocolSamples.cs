@@ -150,6 +150,8 @@ public static class ProtocolSamples
         new SchedulerProtocol.QueueDepthChanged(17, 4, At(5)),
         new SchedulerProtocol.ReportNodeImages("10.0.0.7:4053", ["megaflow/base:1", "python:3.12"]),
         SchedulerProtocol.GetSchedulerLeases.Instance,
+        SchedulerProtocol.DrainPools.Instance,
+        new SchedulerProtocol.PoolsDrained([EnvId, "env-2@10.0.0.2:4053"]),
         new SchedulerProtocol.SchedulerLeases([SchedLease], new Dictionary<string, int> { ["py312"] = 3, ["node:22"] = 0 }),
         new SchedulerProtocol.SchedulerStatus(
             QueueDepth: 2,

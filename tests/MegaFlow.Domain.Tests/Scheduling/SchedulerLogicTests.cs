@@ -268,6 +268,29 @@ public class SchedulerLogicTests
     }
 
     [Fact]
+    public void Draining_retires_every_idle_environment_of_every_pool_and_leaves_leased_ones_alone()
+    {
+        var h = Harness(Roomy);
+        h.Enqueue("p1", "py", Pers);
+        h.Enqueue("p2", "rust", Pers);
+        h.Enqueue("p3", "py", Pers);
+        h.Plan();
+        h.Release("p1", reusable: true);
+        h.Release("p2", reusable: true);
+        var leased = h.Lease("p3").EnvironmentId;
+
+        var d = h.Do(SchedulerLogic.DrainPools);
+
+        Assert.Equal(2, d.Events.Count);
+        Assert.All(d.Events, e => Assert.IsType<SchedulerEvents.EnvironmentRetired>(e));
+        Assert.Empty(h.Idle("py"));
+        Assert.Empty(h.Idle("rust"));
+        Assert.Equal(leased, h.Lease("p3").EnvironmentId);
+        // Nothing idle: a duplicate, nothing to persist.
+        Assert.Equal(DecisionOutcome.Duplicate, h.Do(SchedulerLogic.DrainPools).Outcome);
+    }
+
+    [Fact]
     public void A_warm_environment_is_only_reused_by_its_own_pool()
     {
         var h = Harness(Roomy);
