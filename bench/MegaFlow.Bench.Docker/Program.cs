@@ -51,7 +51,7 @@ try
 {
     var refs = MegaFlowNode.Start(system, provider);
     MegaFlowNode.Join(system, settings);
-    await WaitForSchedulerAsync(refs.Scheduler, TimeSpan.FromSeconds(60));
+    await MegaFlow.Actors.Scheduling.SchedulerReadiness.WaitForWorkersAsync(refs.Scheduler, workers: 1, TimeSpan.FromSeconds(60));
     var envs = refs.Environments;
     Console.WriteLine($"node {node} up");
 
@@ -264,18 +264,3 @@ static double MemGiB()
     return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0 / 1024.0;
 }
 
-static async Task WaitForSchedulerAsync(IActorRef scheduler, TimeSpan timeout)
-{
-    var deadline = DateTime.UtcNow + timeout;
-    while (true)
-    {
-        try
-        {
-            var s = await scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(2));
-            if (s.Nodes.Count == 1) return;
-        }
-        catch (AskTimeoutException) when (DateTime.UtcNow < deadline) { }
-        if (DateTime.UtcNow >= deadline) throw new TimeoutException("the scheduler did not see this node in time");
-        await Task.Delay(200);
-    }
-}

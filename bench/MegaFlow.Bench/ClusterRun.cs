@@ -123,7 +123,7 @@ public static class ClusterRun
         {
             var refs = MegaFlowNode.Start(system);
             MegaFlowNode.Join(system, settings);
-            await WaitForSchedulerAsync(refs.Scheduler, TimeSpan.FromSeconds(60));
+            await MegaFlow.Actors.Scheduling.SchedulerReadiness.WaitForWorkersAsync(refs.Scheduler, workers: 1, TimeSpan.FromSeconds(60));
             log("node up, scheduler sees 1 node");
 
             // Subscribe before submitting so no status change is missed.
@@ -253,22 +253,6 @@ public static class ClusterRun
             await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
             await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
             SqliteConnection.ClearAllPools();
-        }
-    }
-
-    private static async Task WaitForSchedulerAsync(IActorRef scheduler, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
-            {
-                var s = await scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(2));
-                if (s.Nodes.Count == 1) return;
-            }
-            catch (AskTimeoutException) when (DateTime.UtcNow < deadline) { }
-            if (DateTime.UtcNow >= deadline) throw new TimeoutException("the scheduler did not see this node in time");
-            await Task.Delay(200);
         }
     }
 
