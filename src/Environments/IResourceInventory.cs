@@ -10,17 +10,25 @@ public sealed record ManagedResource(string EnvironmentId, string Reference, boo
 public sealed record ResourceLost(string EnvironmentId, string Reference, string Reason);
 
 /// <summary>
+/// Implemented by providers that can find an environment's resource from its id alone. An
+/// environment whose provisioning was cut short by a crash has no persisted handle, yet its folder
+/// or container may exist: the recovering EnvironmentActor removes it through this.
+/// </summary>
+public interface IResourceRemoval
+{
+    /// <summary>Removes every resource created for the environment; succeeds if there is none.</summary>
+    Task RemoveResourcesOfAsync(string environmentId, CancellationToken ct);
+}
+
+/// <summary>
 /// Implemented by providers whose resources outlive the node process (containers): the node lists
 /// what this node created to remove orphans, and hears of resources that die on their own, so
 /// their environments are marked Lost at once instead of at the next command.
 /// </summary>
-public interface IResourceInventory
+public interface IResourceInventory : IResourceRemoval
 {
     /// <summary>Every resource this node's provider created (this cluster and node only), running or not.</summary>
     Task<IReadOnlyList<ManagedResource>> ListResourcesAsync(CancellationToken ct);
-
-    /// <summary>Removes every resource created for the environment; succeeds if there is none.</summary>
-    Task RemoveResourcesOfAsync(string environmentId, CancellationToken ct);
 
     /// <summary>Raised (on a background thread) for each resource that died on its own.</summary>
     event Action<ResourceLost>? ResourceLost;

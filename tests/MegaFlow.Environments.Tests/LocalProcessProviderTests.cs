@@ -49,6 +49,22 @@ public sealed class LocalProcessProviderTests : IDisposable
         Assert.Equal(HealthStatus.Healthy, await _provider.CheckHealthAsync(h, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task An_environments_folder_can_be_removed_by_its_id_alone()
+    {
+        // A provision cut short by a crash leaves a folder but no persisted handle.
+        var id = NewId();
+        var h = await Provision(id);
+        await Exec(h, "mkdir -p sub && echo x > sub/file");
+        var other = await Provision();
+
+        await _provider.RemoveResourcesOfAsync(id, CancellationToken.None);
+        await _provider.RemoveResourcesOfAsync(id, CancellationToken.None); // nothing left: still fine
+
+        Assert.False(Directory.Exists(h.Reference));
+        Assert.True(Directory.Exists(other.Reference));
+    }
+
     [Theory]
     [InlineData("env-ab@127.0.0.1:4053", "env-ab_127.0.0.1_4053")]
     [InlineData("../../etc", ".._.._etc")]

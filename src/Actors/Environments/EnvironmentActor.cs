@@ -36,6 +36,8 @@ public sealed class EnvironmentActor : ReceivePersistentActor
     private readonly List<IActorRef> _provisionWaiters = [];
     private EnvironmentState _state;
     private bool _destroyAfterProvision;
+    private bool _destroying;
+    private readonly List<IActorRef> _laterDestroyWaiters = [];
     private int _execsInFlight;
 
     public EnvironmentActor(string id, IEnvironmentProvider provider, IArtifactStore artifacts, IActorRef scheduler, EnvironmentActorSettings settings)
@@ -64,7 +66,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor
         Command<DestroyFinished>(m => Persist(new EnvironmentEvents.Destroyed(_id, m.Reason, DateTimeOffset.UtcNow), e =>
         {
             _state = EnvironmentLogic.Apply(_state, e);
-            foreach (var w in m.ReplyTo) w.Tell(new DestroyDone(_id));
+            foreach (var w in m.ReplyTo.Concat(_laterDestroyWaiters)) w.Tell(new DestroyDone(_id));
             Passivate();
         }));
         Command<HealthChecked>(OnHealthChecked);
@@ -89,6 +91,18 @@ public sealed class EnvironmentActor : ReceivePersistentActor
         {
             // The provision call died with the previous incarnation; its outcome is unknowable.
             MarkLost("provisioning was interrupted by a restart", notify: []);
+            return;
+        }
+        if (_state.Status == EnvironmentStatus.Ready && _state.Handle is not null)
+        {
+            // An idle warm environment restarted with its node. Whether the scheduler still lists it
+            // is unknowable from here: a graceful leave drops a node's idle environments from their
+            // pools, so they would never be leased again and their folder or container would stay
+            // forever. Warm pools therefore do not survive a node restart: leave the pool (a no-op
+            // if already dropped) and destroy. A task that leases it meanwhile gets a failure and is
+            // retried on a fresh environment.
+            _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
+            StartDestroy("idle warm environment after a node restart", []);
             return;
         }
         if (_state.Handle is { } handle)
@@ -163,6 +177,11 @@ public sealed class EnvironmentActor : ReceivePersistentActor
 
     private void OnLease(EnvironmentProtocol.Lease m)
     {
+        if (_destroying)
+        {
+            Sender.Tell(new EnvironmentFailed(_id, m.TaskId, "environment is being destroyed", Lost: true));
+            return;
+        }
         if (EnvironmentLogic.CanLease(_state, m.TaskId) is { } why)
         {
             Sender.Tell(new EnvironmentFailed(_id, m.TaskId, why, Lost: _state.IsGone || _state.Status == EnvironmentStatus.Unknown));
@@ -269,12 +288,21 @@ public sealed class EnvironmentActor : ReceivePersistentActor
             _destroyAfterProvision = true;
             return;
         }
+        if (_destroying)
+        {
+            // Already on its way out (e.g. the task's destroy and a pool drain): one destroy, both answered.
+            _laterDestroyWaiters.Add(Sender);
+            return;
+        }
         StartDestroy(m.Reason, [Sender]);
     }
 
-    private void StartDestroy(string reason, IReadOnlyList<IActorRef> replyTo) =>
+    private void StartDestroy(string reason, IReadOnlyList<IActorRef> replyTo)
+    {
+        _destroying = true;
         _provider.DestroyAsync(_state.Handle!, Cancel(_settings.DestroyTimeout))
             .PipeTo(Self, success: () => new DestroyFinished(reason, replyTo), failure: ex => new DestroyFinished($"{reason} (destroy error: {Describe(ex)})", replyTo));
+    }
 
     private void MarkLost(string reason, IReadOnlyList<IActorRef> notify, string? taskId = null)
     {
@@ -295,8 +323,8 @@ public sealed class EnvironmentActor : ReceivePersistentActor
         var ct = Cancel(_settings.DestroyTimeout);
         if (_state.Handle is { } handle)
             _ = _provider.DestroyAsync(handle, ct).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-        else if (_provider is IResourceInventory inventory)
-            _ = inventory.RemoveResourcesOfAsync(_id, ct).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        else if (_provider is IResourceRemoval removal)
+            _ = removal.RemoveResourcesOfAsync(_id, ct).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 
     private void Passivate() => Context.Parent.Tell(new Passivate(PoisonPill.Instance));

@@ -22,7 +22,7 @@ namespace MegaFlow.Environments.LocalProcess;
 /// tree (double fork, setsid) are beyond reach of the kill, and output they write after the shell
 /// exits is not waited for beyond <see cref="DrainGrace"/>.</para>
 /// </remarks>
-public sealed class LocalProcessProvider : IEnvironmentProvider
+public sealed class LocalProcessProvider : IEnvironmentProvider, IResourceRemoval
 {
     /// <summary>Exit code reported for a command killed on timeout: 128 + SIGKILL, as a shell would report it.</summary>
     public const int KilledExitCode = 137;
@@ -185,6 +185,10 @@ public sealed class LocalProcessProvider : IEnvironmentProvider
             }
         }, ct);
     }
+
+    /// <summary>Removes the environment's scratch folder, found by its id (no handle needed).</summary>
+    public Task RemoveResourcesOfAsync(string environmentId, CancellationToken ct) =>
+        DestroyAsync(new EnvironmentHandle(environmentId, Name, Path.Combine(_root, FolderName(environmentId))), ct);
 
     /// <inheritdoc />
     public Task DestroyAsync(EnvironmentHandle handle, CancellationToken ct)
