@@ -69,8 +69,9 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         Command<DrainPools>(_ =>
         {
             var replyTo = Sender;
-            var drained = _state.Idle.Values.SelectMany(v => v).Select(w => w.EnvironmentId).ToList();
-            Handle(SchedulerLogic.DrainPools(_state), () => replyTo.Tell(new PoolsDrained(drained)));
+            var d = SchedulerLogic.DrainPools(_state);
+            var drained = d.Events.OfType<SchedulerEvents.EnvironmentRetired>().Select(e => e.EnvironmentId).ToList();
+            Handle(d, () => replyTo.Tell(new PoolsDrained(drained)));
         });
         Command<ReportNodeImages>(m => _state = SchedulerLogic.ReportImages(_state, m.Node, m.Images));
         Command<CurrentClusterState>(OnClusterSnapshot);
