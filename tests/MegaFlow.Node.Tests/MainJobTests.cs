@@ -14,7 +14,7 @@ public sealed class MainJobTests : IDisposable
     [Fact]
     public async Task The_demo_interrupted_with_ctrl_c_resumes_from_the_journal_and_finishes_every_task()
     {
-        using (var first = MegaflowProcess.Start(Env(), "demo", "--tasks", "80"))
+        using (var first = MegaflowProcess.Start(Env(), "demo", "--tasks", "240"))
         {
             await first.WaitForOutputAsync("running:", TimeSpan.FromMinutes(2));
             first.Signal("INT");
@@ -22,9 +22,9 @@ public sealed class MainJobTests : IDisposable
             Assert.Contains("interrupted", first.Output);
         }
 
-        using var second = MegaflowProcess.Start(Env(), "demo", "--tasks", "80");
+        using var second = MegaflowProcess.Start(Env(), "demo", "--tasks", "240");
         Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromMinutes(4)));
-        Assert.Contains("resumed from the journal: 80 tasks already known", second.Output);
+        Assert.Contains("resumed from the journal: 240 tasks already known", second.Output);
         Assert.Contains("MegaFlow demo summary", second.Output);
         // The finished job leaves nothing behind: ephemeral environments were destroyed with their
         // tasks, the persistent pools' warm ones when the job ended.
@@ -35,7 +35,7 @@ public sealed class MainJobTests : IDisposable
 
         using var list = MegaflowProcess.Start(Env(), "tasks", "list", "--journal", "--json");
         Assert.Equal(0, await list.WaitForExitAsync(TimeSpan.FromMinutes(1)));
-        Assert.Contains("\"completed\": 80", list.Output);
+        Assert.Contains("\"completed\": 240", list.Output);
     }
 
     [Fact]

@@ -80,10 +80,11 @@ public static class DemoCommand
 
             var states = new List<TaskState>();
             foreach (var chunk in specs.Chunk(64))
-                states.AddRange(await Task.WhenAll(chunk.Select(s => refs.Tasks.Ask<TaskState>(new GetTaskState(s.TaskId!), TimeSpan.FromSeconds(30)))));
+                states.AddRange(await Task.WhenAll(chunk.Select(s => refs.Tasks.Ask<TaskState>(new GetTaskState(s.TaskId!), TimeSpan.FromSeconds(30)))).WaitAsync(stopping));
             DemoReport.Print(states, wall, resumed);
             // The job is over: its warm pools would otherwise outlive it (folders, or running containers).
-            var drained = await WarmPools.DrainAsync(refs.Scheduler, refs.Environments, TimeSpan.FromMinutes(2));
+            // WaitAsync: a Ctrl-C here must not wait out the asks' timeouts while the node shuts down.
+            var drained = await WarmPools.DrainAsync(refs.Scheduler, refs.Environments, TimeSpan.FromMinutes(2)).WaitAsync(stopping);
             AnsiConsole.MarkupLine($"removed {drained.Count} warm environments of the persistent pools");
             return states.All(s => s.Status.IsTerminal()) ? 0 : 1;
         }
@@ -114,10 +115,13 @@ public static class DemoCommand
         }
         var last = Stopwatch.StartNew();
         var current = 0;
+        var first = true;
         await work(n =>
         {
             current = n;
-            if (last.Elapsed < TimeSpan.FromSeconds(2) && n < total) return;
+            // The first report is always printed, so a reader (or a test) sees the phase begin.
+            if (!first && last.Elapsed < TimeSpan.FromSeconds(2) && n < total) return;
+            first = false;
             last.Restart();
             Console.WriteLine($"{label}: {n}/{total} ({100.0 * n / total:F0}%)");
         });
