@@ -65,12 +65,23 @@ public static class TasksCommand
     /// </summary>
     public static async Task<int> ExportAsync(NodeSettings settings, string output)
     {
+        // Opened before the journal is read: a path that cannot be written fails at once, in one line.
+        StreamWriter writer;
+        try
+        {
+            writer = new StreamWriter(output);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"megaflow: tasks export: cannot write '{output}': {e.Message}");
+            return 1;
+        }
         using var system = JournalReaderSystem(settings);
         try
         {
             var states = await TaskQueries.ReplayAllAsync(system);
             var finished = states.Where(s => s.Status.IsTerminal()).OrderBy(s => s.SubmittedAt).ToList();
-            await using (var writer = new StreamWriter(output))
+            await using (writer)
             {
                 foreach (var s in finished)
                     await writer.WriteLineAsync(JsonSerializer.Serialize(new

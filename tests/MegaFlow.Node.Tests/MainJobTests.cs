@@ -39,6 +39,43 @@ public sealed class MainJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Tasks_export_writes_one_result_line_per_finished_task_that_agrees_with_the_demo_summary()
+    {
+        int expectedPassed;
+        using (var demo = MegaflowProcess.Start(Env(), "demo", "--tasks", "24"))
+        {
+            Assert.Equal(0, await demo.WaitForExitAsync(TimeSpan.FromMinutes(3)));
+            // The summary's "completed, tests pass" row, last column (all modes).
+            var passRow = System.Text.RegularExpressions.Regex.Match(demo.Output, @"completed, tests pass[^\d]*(\d+)[^\d]+(\d+)[^\d]+(\d+)");
+            Assert.True(passRow.Success, demo.Output);
+            expectedPassed = int.Parse(passRow.Groups[3].Value);
+        }
+
+        var output = Path.Combine(_dataDir, "results.jsonl");
+        using var export = MegaflowProcess.Start(Env(), "tasks", "export", output);
+        Assert.Equal(0, await export.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("exported 24 finished tasks", export.Output);
+
+        var rows = (await File.ReadAllLinesAsync(output)).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(24, rows.Count);
+        Assert.Equal(24, rows.Select(r => r.GetProperty("taskId").GetString()).Distinct().Count());
+        Assert.All(rows, r =>
+        {
+            Assert.Equal("completed", r.GetProperty("status").GetString());
+            Assert.StartsWith("journal:task-", r.GetProperty("trajectory").GetString());
+            Assert.True(r.GetProperty("steps").GetInt32() > 0);
+        });
+        Assert.Equal(expectedPassed, rows.Count(r => r.GetProperty("reward").GetDouble() == 1.0));
+
+        // A path that cannot be written: one line naming it, no stack trace, a non-zero exit.
+        var bad = Path.Combine(_dataDir, "no-such-folder", "out.jsonl");
+        using var failed = MegaflowProcess.Start(Env(), "tasks", "export", bad);
+        Assert.NotEqual(0, await failed.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("no-such-folder", failed.Output);
+        Assert.DoesNotContain("   at ", failed.Output);
+    }
+
+    [Fact]
     public async Task A_node_stopped_with_sigterm_leaves_the_cluster_and_exits_0()
     {
         using var node = MegaflowProcess.Start(Env(), "node");
