@@ -83,8 +83,8 @@ public static class DemoCommand
                 states.AddRange(await Task.WhenAll(chunk.Select(s => refs.Tasks.Ask<TaskState>(new GetTaskState(s.TaskId!), TimeSpan.FromSeconds(30)))).WaitAsync(stopping));
             DemoReport.Print(states, wall, resumed);
             // The job is over: its warm pools would otherwise outlive it (folders, or running containers).
-            // WaitAsync: a Ctrl-C here must not wait out the asks' timeouts while the node shuts down.
-            var drained = await WarmPools.DrainAsync(refs.Scheduler, refs.Environments, TimeSpan.FromMinutes(2)).WaitAsync(stopping);
+            // Cancellable: a Ctrl-C here must not wait out the asks' timeouts while the node shuts down.
+            var drained = await WarmPools.DrainAsync(refs.Scheduler, refs.Environments, TimeSpan.FromMinutes(2), stopping);
             AnsiConsole.MarkupLine($"removed {drained.Count} warm environments of the persistent pools");
             return states.All(s => s.Status.IsTerminal()) ? 0 : 1;
         }
