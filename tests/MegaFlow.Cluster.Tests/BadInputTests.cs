@@ -94,4 +94,29 @@ public sealed class BadInputTests
         Assert.Equal(1, listing.Counts[TaskStatus.Cancelled]);
         Assert.Equal(1, listing.Total);
     }
+    [Fact]
+    public async Task Queries_and_rejected_submissions_for_unknown_ids_leave_no_entity_behind()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+
+        // Each of these starts a task entity for an id nobody submitted. With remember-entities on,
+        // an entity that stayed would be restarted on every node start and rebalance, forever.
+        Assert.Equal(TaskStatus.Unknown, (await tasks.Ask<TaskState>(new GetTaskState("typo-1"), TimeSpan.FromSeconds(10))).Status);
+        Assert.IsType<CancelRejected>(await tasks.Ask<object>(new CancelTask("typo-2", "?"), TimeSpan.FromSeconds(10)));
+        Assert.IsType<SubmitRejected>(await tasks.Ask<object>(new SubmitTask(Broken("unknown-mode")), TimeSpan.FromSeconds(10)));
+        var strays = new[] { "typo-1", "typo-2", "bad-unknown-mode" };
+
+        // A real task submitted alongside is not passivated by the same rule.
+        await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("real-one", actions: ["sleep 3", "echo done"], score: "true")]);
+
+        await TestCluster.Eventually(async () =>
+        {
+            var live = await tasks.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
+            return !live.Shards.SelectMany(sh => sh.EntityIds).Intersect(strays).Any();
+        }, TimeSpan.FromSeconds(30), "unknown-id entities passivated");
+        var done = await TestCluster.WaitForTerminalAsync(tasks, ["real-one"], TimeSpan.FromSeconds(60));
+        Assert.Equal(TaskStatus.Completed, done[0].Status);
+    }
 }

@@ -102,7 +102,13 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
                 FailAttempt(FailureKind.Infrastructure, $"environment did not answer a command within its timeout plus {_settings.ExecGrace.TotalSeconds}s");
         });
         Command<RetryTick>(_ => Retry());
-        Command<PassivateNow>(_ => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
+        Command<PassivateNow>(_ =>
+        {
+            // Only a task nobody submitted, or one that is over, leaves memory: a submission may
+            // have arrived since an unknown id's timer started.
+            if (_state.Status == TaskStatus.Unknown || (_state.Status.IsTerminal() && _state.PendingRelease is null))
+                Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
     }
 
     public static Props Props(string taskId, TaskActorRefs refs, TaskActorSettings settings, IAgent agent) =>
@@ -120,6 +126,9 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         switch (_state.Status)
         {
             case TaskStatus.Unknown:
+                // A query or cancel for an id never submitted (a typo, a watch of a wrong id) started
+                // this entity; with remember-entities it would otherwise be restarted forever.
+                Timers.StartSingleTimer("passivate", PassivateNow.Instance, _settings.LingerAfterFinish);
                 break;
             case var s when s.IsInFlight():
                 // The agent loop lived in the memory of a process that is gone (or a shard moved):
