@@ -22,6 +22,7 @@ public sealed class NodeErrorException(HttpStatusCode status, string message) : 
 public sealed class ManagementClient : IDisposable
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StreamIdleTimeout = TimeSpan.FromSeconds(60);
     private readonly HttpClient _http;
 
     public ManagementClient(Uri node, string? token)
@@ -52,7 +53,7 @@ public sealed class ManagementClient : IDisposable
         using var reader = new StreamReader(stream, Encoding.UTF8);
         string evt = "message";
         var data = new StringBuilder();
-        while (await reader.ReadLineAsync(ct) is { } line)
+        while (await ReadLineAsync(reader, ct) is { } line)
         {
             if (line.Length == 0)
             {
@@ -63,6 +64,29 @@ public sealed class ManagementClient : IDisposable
             else if (line.StartsWith("event:", StringComparison.Ordinal)) evt = line[6..].Trim();
             else if (line.StartsWith("data:", StringComparison.Ordinal)) data.Append(line[5..].TrimStart());
             // lines starting with ':' are keep-alive comments
+        }
+    }
+
+    /// <summary>
+    /// One line of an event stream. The server writes at least a keep-alive comment every few
+    /// seconds, so a stream silent for <see cref="StreamIdleTimeout"/> is a dead connection (a lost
+    /// host, a partition), not a slow task; a connection that breaks is the node becoming unreachable.
+    /// </summary>
+    private async Task<string?> ReadLineAsync(StreamReader reader, CancellationToken ct)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        idle.CancelAfter(StreamIdleTimeout);
+        try
+        {
+            return await reader.ReadLineAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new NodeUnreachableException($"{Node} sent nothing for {StreamIdleTimeout.TotalSeconds:0} s: the connection is lost");
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw new NodeUnreachableException($"the connection to {Node} broke: {e.Message}");
         }
     }
 

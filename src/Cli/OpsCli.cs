@@ -62,6 +62,12 @@ public static class OpsCli
             error.WriteLine($"megaflow: {parsed.Spec.Name}: {e.Message}");
             return e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? ExitCodes.Refused : ExitCodes.Failed;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or HttpRequestException)
+        {
+            // A file that cannot be read, an answer that is not what the API documents: one line, never a stack trace.
+            error.WriteLine($"megaflow: {parsed.Spec.Name}: {e.Message}");
+            return ExitCodes.Failed;
+        }
     }
 
     private static int UsageError(TextWriter error, string message)

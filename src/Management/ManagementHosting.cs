@@ -47,6 +47,7 @@ public static class ManagementHosting
                 var log = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("MegaFlow.Management");
                 app.UseExceptionHandler(e => e.Run(http => WriteError(http, log)));
                 app.UseRouting();
+                app.Use(MutationGuard.CheckBeforeEndpoint);
                 app.UseEndpoints(endpoints =>
                 {
                     var guard = new MutationGuard(settings, token);
@@ -90,8 +91,16 @@ public static class ManagementHosting
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
         if (file is null) return token;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-        File.WriteAllText(file, token + "\n");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // Created owner-only from the first byte (not chmod-ed after writing, which leaves a moment
+        // in which the umask's mode lets others read the token); an existing file is narrowed too.
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            if (File.Exists(file)) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        using (var writer = new StreamWriter(file, options))
+            writer.Write(token + "\n");
         return token;
     }
 }

@@ -24,7 +24,10 @@ public sealed class ManagementNode
 
     public NodeMetrics Metrics { get; }
 
-    public TaskProjection? Tasks { get; private set; }
+    private TaskProjection? _tasks;
+
+    /// <summary>The node's task projection; requests before the actors started get 503 "starting".</summary>
+    public TaskProjection Tasks => _tasks ?? throw new NodeNotStartedException();
 
     /// <summary>True once the node's actors (regions, proxies, singleton manager) have been created.</summary>
     public bool ActorsStarted => _started.Task.IsCompletedSuccessfully;
@@ -38,7 +41,7 @@ public sealed class ManagementNode
     /// <summary>Called by the node host right after <see cref="MegaFlowNode.Start"/>.</summary>
     public void OnActorsStarted(ActorSystem system, MegaFlowRefs refs)
     {
-        Tasks = TaskProjection.Start(system, Metrics, NodeKey.Self(system));
+        _tasks = TaskProjection.Start(system, Metrics, NodeKey.Self(system));
         _started.TrySetResult((system, refs));
     }
 }

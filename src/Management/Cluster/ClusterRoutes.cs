@@ -17,7 +17,7 @@ public sealed record AddressRequest(string? Address);
 /// <summary>pbm's cluster palette: show, join, leave, down, down-unreachable.</summary>
 public static class ClusterRoutes
 {
-    public static void Map(RouteGroupBuilder api, IEndpointFilter guard)
+    public static void Map(RouteGroupBuilder api, MutationGuard guard)
     {
         api.MapGet("/cluster", (ManagementNode node) => ApiResults.Ok(View(node.System)));
 
@@ -26,7 +26,7 @@ public static class ClusterRoutes
             if (!TryParse(node.System, body?.Address, out var address, out var error)) return error;
             Akka.Cluster.Cluster.Get(node.System).Join(address);
             return ApiResults.Ok(new ActionResult($"joining {address}", [address.ToString()]));
-        }).AddEndpointFilter(guard);
+        }).RequireToken(guard);
 
         api.MapPost("/cluster/leave", (ManagementNode node, AddressRequest? body) =>
         {
@@ -36,7 +36,7 @@ public static class ClusterRoutes
             if (body?.Address is not null && !TryParseMember(node.System, body.Address, out address, out var error)) return error;
             cluster.Leave(address);
             return ApiResults.Ok(new ActionResult($"{address} is leaving: its shards and singletons hand over, then it stops", [address.ToString()]));
-        }).AddEndpointFilter(guard);
+        }).RequireToken(guard);
 
         api.MapPost("/cluster/down", (ManagementNode node, AddressRequest? body) =>
         {
@@ -44,7 +44,7 @@ public static class ClusterRoutes
             if (!TryParseMember(node.System, body.Address, out var address, out var error)) return error;
             Akka.Cluster.Cluster.Get(node.System).Down(address);
             return ApiResults.Ok(new ActionResult($"{address} marked down: the leader removes it from the cluster", [address.ToString()]));
-        }).AddEndpointFilter(guard);
+        }).RequireToken(guard);
 
         api.MapPost("/cluster/down-unreachable", (ManagementNode node) =>
         {
@@ -54,7 +54,7 @@ public static class ClusterRoutes
             return ApiResults.Ok(new ActionResult(
                 unreachable.Count == 0 ? "no unreachable member" : $"downed {unreachable.Count} unreachable member(s)",
                 unreachable.Select(a => a.ToString()).ToList()));
-        }).AddEndpointFilter(guard);
+        }).RequireToken(guard);
     }
 
     public static ClusterView View(ActorSystem system)

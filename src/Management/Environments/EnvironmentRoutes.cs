@@ -20,7 +20,7 @@ public static class EnvironmentRoutes
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DestroyWait = TimeSpan.FromSeconds(30);
 
-    public static void Map(RouteGroupBuilder api, IEndpointFilter guard)
+    public static void Map(RouteGroupBuilder api, MutationGuard guard)
     {
         api.MapGet("/environments", async (ManagementNode node, string? status, CancellationToken ct) =>
         {
@@ -69,7 +69,7 @@ public static class EnvironmentRoutes
                 return Results.Json(new ActionResult($"environment '{id}' is being destroyed (not finished within {DestroyWait.TotalSeconds:0} s)", [id]),
                     ManagementJson.Options, statusCode: StatusCodes.Status202Accepted);
             }
-        }).AddEndpointFilter(guard);
+        }).RequireToken(guard);
     }
 
     private static async Task<(IReadOnlyList<(string Id, string Address)> Live, IReadOnlyList<string> Failed)> LiveAsync(ManagementNode node)

@@ -51,10 +51,14 @@ public static class HealthRoutes
                     problems.Add($"the '{type}' shard region has not started");
                     continue;
                 }
-                // The coordinator answers only once it is active: until then messages to tasks just wait.
+                // Ready once the coordinator lists this node's region: a region that has not
+                // registered yet answers at once with an empty set, and until it registers,
+                // messages to its shards just wait.
                 try
                 {
-                    await ClusterSharding.Get(system).ShardRegion(type).Ask<CurrentRegions>(GetCurrentRegions.Instance, CoordinatorTimeout);
+                    var regions = await ClusterSharding.Get(system).ShardRegion(type).Ask<CurrentRegions>(GetCurrentRegions.Instance, CoordinatorTimeout);
+                    if (!regions.Regions.Any(a => a.HasLocalScope || a.Equals(cluster.SelfAddress)))
+                        problems.Add($"the '{type}' shard region has not registered with its coordinator yet");
                 }
                 catch (AskTimeoutException)
                 {

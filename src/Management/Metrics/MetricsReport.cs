@@ -22,7 +22,7 @@ public static class MetricsReport
 
         if (started)
         {
-            var counts = node.Tasks!.CountByStatus();
+            var counts = node.Tasks.CountByStatus();
             w.Family("megaflow_tasks", "gauge", "Tasks by current status, cluster-wide, as this node's projection sees them");
             foreach (var status in Enum.GetValues<TaskStatus>().Skip(1))
                 w.Sample("megaflow_tasks", counts.GetValueOrDefault(status), ("status", status.ToString().ToLowerInvariant()));

@@ -24,7 +24,7 @@ public static class ShardingRoutes
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/sharding", (ManagementNode node) =>
-            ApiResults.Ok(new ShardingTypes(ClusterSharding.Get(node.System).ShardTypeNames.OrderBy(t => t).ToList())));
+            ApiResults.Ok(new ShardingTypes(Types(node))));
 
         api.MapGet("/sharding/{type}/regions", async (ManagementNode node, string type) =>
         {
@@ -98,11 +98,26 @@ public static class ShardingRoutes
             answers.Where(a => a.State is null).Select(a => a.Address).ToList());
     }
 
+    /// <summary>
+    /// The type's shard region on this node, or its proxy on a node that hosts no shards (a
+    /// scheduler-only node): the coordinator answers either, so every node can serve these routes.
+    /// </summary>
     internal static IActorRef? Region(ManagementNode node, string type)
     {
-        var sharding = ClusterSharding.Get(node.System);
-        return sharding.ShardTypeNames.Contains(type) ? sharding.ShardRegion(type) : null;
+        if (type is not (MegaFlowNode.TaskTypeName or MegaFlowNode.EnvironmentTypeName)) return null;
+        try
+        {
+            return ClusterSharding.Get(node.System).ShardRegion(type);
+        }
+        catch (ArgumentException)
+        {
+            return null; // neither a region nor a proxy was started for it here
+        }
     }
+
+    /// <summary>Our sharded types this node can reach (through its region or its proxy).</summary>
+    internal static IReadOnlyList<string> Types(ManagementNode node) =>
+        new[] { MegaFlowNode.EnvironmentTypeName, MegaFlowNode.TaskTypeName }.Where(t => Region(node, t) is not null).ToList();
 
     private static string? ShardOf(ManagementNode node, string type, string entityId)
     {
@@ -117,5 +132,5 @@ public static class ShardingRoutes
     }
 
     private static IResult UnknownType(ManagementNode node, string type) =>
-        ApiResults.NotFound($"no sharded type '{type}' (types: {string.Join(", ", ClusterSharding.Get(node.System).ShardTypeNames.OrderBy(t => t))})");
+        ApiResults.NotFound($"no sharded type '{type}' (types: {string.Join(", ", Types(node))})");
 }

@@ -22,7 +22,7 @@ public static class TaskRoutes
     /// <summary>How long a listing waits for the projection's first journal read before answering with what it has.</summary>
     private static readonly TimeSpan SeedWait = TimeSpan.FromSeconds(20);
 
-    public static void Map(RouteGroupBuilder api, IEndpointFilter guard)
+    public static void Map(RouteGroupBuilder api, MutationGuard guard)
     {
         api.MapGet("/tasks", async (ManagementNode node, string? status, string? pool, int? limit) =>
         {
@@ -33,7 +33,7 @@ public static class TaskRoutes
                 filter = parsed;
             }
             if (limit is <= 0) return ApiResults.BadRequest($"limit must be positive (got {limit})");
-            var projection = node.Tasks!;
+            var projection = node.Tasks;
             var complete = await WaitSeeded(projection);
             var rows = projection.Rows.ToList();
             var counts = rows.GroupBy(r => r.Status).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
@@ -48,7 +48,7 @@ public static class TaskRoutes
         api.MapGet("/tasks/{id}", async (ManagementNode node, string id, CancellationToken ct) =>
         {
             // Asking an id nobody submitted would start (and remember) an empty entity: answer from the projection first.
-            if (node.Tasks!.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
+            if (node.Tasks.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
                 return ApiResults.NotFound($"no task '{id}'");
             var state = await node.Refs.Tasks.Ask<TaskState>(new GetTaskState(id), AskTimeout, ct);
             return state.Status == TaskStatus.Unknown ? ApiResults.NotFound($"no task '{id}'") : ApiResults.Ok(state);
@@ -80,15 +80,15 @@ public static class TaskRoutes
                     SubmitRejected r => new SubmitResult(r.TaskId, false, false, null, r.Errors.Select(e => e.ToString()).ToList()),
                     _ => new SubmitResult(spec.TaskId ?? "", false, false, null, [$"unexpected reply {reply.GetType().Name}"]),
                 };
-                if (reply is SubmitAccepted ok) node.Tasks!.Submitted(spec, ok.Status);
+                if (reply is SubmitAccepted ok) node.Tasks.Submitted(spec, ok.Status);
             });
             var rejected = results.Count(r => !r.Accepted);
             return Results.Json(results, ManagementJson.Options, statusCode: rejected == results.Length ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status200OK);
-        }).AddEndpointFilter(guard);
+        }).RequireToken(guard);
 
         api.MapPost("/tasks/{id}/cancel", async (ManagementNode node, string id, CancelRequest? body, CancellationToken ct) =>
         {
-            if (node.Tasks!.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
+            if (node.Tasks.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
                 return ApiResults.NotFound($"no task '{id}'");
             var reply = await node.Refs.Tasks.Ask<object>(new CancelTask(id, body?.Reason ?? "cancelled by operator"), AskTimeout, ct);
             return reply switch
@@ -97,7 +97,7 @@ public static class TaskRoutes
                 CancelRejected r => ApiResults.Conflict($"task '{id}' cannot be cancelled: {r.Reason}"),
                 _ => ApiResults.Error(StatusCodes.Status500InternalServerError, "unexpected", $"unexpected reply {reply.GetType().Name}"),
             };
-        }).AddEndpointFilter(guard);
+        }).RequireToken(guard);
 
         api.MapPost("/tasks/watch", (ManagementNode node, WatchRequest? body, HttpContext http) =>
             body?.Ids is not { Count: > 0 } ids
@@ -117,7 +117,7 @@ public static class TaskRoutes
             await projection.Seeded.WaitAsync(SeedWait);
             return true;
         }
-        catch (Exception)
+        catch (Exception e) when (e is TimeoutException || projection.Seeded.IsFaulted)
         {
             return false; // still reading, or the read failed: answer with what the topic has shown
         }
@@ -126,7 +126,7 @@ public static class TaskRoutes
     // The projection can lag behind a submission made through another node by a moment.
     private static async Task<bool> KnownAsync(ManagementNode node, string id, CancellationToken ct)
     {
-        for (var i = 0; i < 10 && node.Tasks!.Find(id) is null; i++) await Task.Delay(100, ct);
-        return node.Tasks!.Find(id) is not null;
+        for (var i = 0; i < 10 && node.Tasks.Find(id) is null; i++) await Task.Delay(100, ct);
+        return node.Tasks.Find(id) is not null;
     }
 }

@@ -28,7 +28,7 @@ public static class TaskWatch
         var ct = http.RequestAborted;
         var watched = ids.ToHashSet(StringComparer.Ordinal);
         var changes = Channel.CreateBounded<TaskChange>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest });
-        using var listening = node.Tasks!.Listen(c => { if (watched.Contains(c.TaskId)) changes.Writer.TryWrite(c); });
+        using var listening = node.Tasks.Listen(c => { if (watched.Contains(c.TaskId)) changes.Writer.TryWrite(c); });
 
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
@@ -77,7 +77,10 @@ public static class TaskWatch
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    // Quiet for a while: re-ask the open tasks (a lost pub-sub message must not hang the watch).
+                    // Quiet for a while: tell the client the stream is alive (it gives up on a silent
+                    // one), and re-ask the open tasks (a lost pub-sub message must not hang the watch).
+                    await http.Response.WriteAsync(": keep-alive\n\n", Encoding.UTF8, ct);
+                    await http.Response.Body.FlushAsync(ct);
                     foreach (var state in await AskStatesAsync(node, open.ToList(), ct)) await Report(state);
                 }
             }
@@ -95,8 +98,16 @@ public static class TaskWatch
         var states = new List<TaskState>();
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (id, token) =>
         {
-            var s = await node.Refs.Tasks.Ask<TaskState>(new GetTaskState(id), TaskRoutes.AskTimeout, token);
-            lock (states) states.Add(s);
+            try
+            {
+                var s = await node.Refs.Tasks.Ask<TaskState>(new GetTaskState(id), TaskRoutes.AskTimeout, token);
+                lock (states) states.Add(s);
+            }
+            catch (AskTimeoutException)
+            {
+                // The task's shard is moving (a node left or died): the next quiet period asks again.
+                // Throwing here would cut the stream the client is reading.
+            }
         });
         return states;
     }

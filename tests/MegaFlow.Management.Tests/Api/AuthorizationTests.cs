@@ -62,6 +62,19 @@ public sealed class AuthorizationTests(ManagementClusterFixture f)
         Assert.DoesNotContain("   at ", r.Output);
     }
 
+    [Theory]
+    [InlineData("not json at all", "application/json")]
+    [InlineData("[{\"taskId\": 1", "application/json")]
+    public async Task Without_a_token_the_body_is_never_read_a_malformed_one_still_gets_401(string body, string contentType)
+    {
+        // The token is checked before the route binds its body: no 400 or 415 that would tell an
+        // unauthenticated caller anything, and no parsing done for it.
+        using var http = f.Http(1);
+        var none = await http.PostAsync("api/tasks", new StringContent(body, Encoding.UTF8, contentType));
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Equal("unauthorized", await Code(none));
+    }
+
     private static StringContent Body() => new("{}", Encoding.UTF8, "application/json");
 
     private static async Task<string?> Code(HttpResponseMessage r) =>
