@@ -249,30 +249,31 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             if (request.Timeout != Timeout.InfiniteTimeSpan) deadline.CancelAfter(request.Timeout);
-            MultiplexedStream stream;
+            MultiplexedStream? stream = null;
             try
             {
                 // Not retried: the exec may have started, and running an agent's command twice is worse than failing.
                 stream = await _client.Exec.StartAndAttachContainerExecAsync(exec.ID, false, deadline.Token).ConfigureAwait(false);
+                await ReadAllAsync(stream, capture, deadline.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception) when (deadline.IsCancellationRequested)
+            {
+                // The deadline passed (or the caller gave up) while starting or reading, however the
+                // client surfaced it: an OperationCanceledException, or an IOException from the
+                // cancelled stream. Either way the command may still be running: stop it. Read the
+                // limit counters first: the restart gives the container a fresh cgroup.
+                limit = await LimitHitAsync(name).ConfigureAwait(false);
+                await KillProcessesAsync(name).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+                timedOut = true;
+            }
+            catch (Exception e) when (stream is null && e is not OperationCanceledException)
             {
                 throw new EnvironmentUnavailableException($"cannot start a command in container {name}: {EngineRetry.Describe(e)}", e);
             }
-            using (stream)
+            finally
             {
-                try
-                {
-                    await ReadAllAsync(stream, capture, deadline.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Read the limit counters first: the restart gives the container a fresh cgroup.
-                    limit = await LimitHitAsync(name).ConfigureAwait(false);
-                    await KillProcessesAsync(name).ConfigureAwait(false);
-                    ct.ThrowIfCancellationRequested();
-                    timedOut = true;
-                }
+                stream?.Dispose();
             }
         }
         clock.Stop();
@@ -497,7 +498,10 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
     public async Task<IReadOnlyList<ManagedResource>> ListResourcesAsync(CancellationToken ct)
     {
         var list = await ListContainersAsync(environmentId: null, ct).ConfigureAwait(false);
-        return list.Select(c => new ManagedResource(c.Labels[EnvironmentLabel], c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID, c.State == "running")).ToList();
+        // A container with our cluster and node labels but no environment label was not made by a
+        // provider (someone copied the labels): not ours to judge, and it must not abort the sweep.
+        return list.Where(c => c.Labels.ContainsKey(EnvironmentLabel))
+            .Select(c => new ManagedResource(c.Labels[EnvironmentLabel], c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID, c.State == "running")).ToList();
     }
 
     /// <inheritdoc />

@@ -57,6 +57,37 @@ internal sealed class ImagePuller(DockerClient client, DockerProviderSettings se
     {
         Interlocked.Increment(ref _pulls);
         using var timeout = new CancellationTokenSource(settings.PullTimeout);
+        for (var attempt = 1; ; attempt++)
+        {
+            var (error, transient) = await PullOnceAsync(image, timeout.Token).ConfigureAwait(false);
+            if (error is null)
+            {
+                _failed.TryRemove(image, out _);
+                Pulled?.Invoke();
+                return;
+            }
+            if (timeout.IsCancellationRequested)
+                throw Fail(image, $"pull did not finish within {settings.PullTimeout}", remember: true);
+            // A registry that is briefly unavailable (5xx, a timeout, a dropped connection) gets
+            // another try with backoff; a refusal (no such image, access denied) is final at once.
+            if (!transient)
+                throw Fail(image, error, remember: true);
+            if (attempt >= settings.ApiAttempts)
+                throw Fail(image, $"{error} (after {attempt} attempts)", remember: false);
+            try
+            {
+                await Task.Delay(settings.ApiBackoff * Math.Pow(2, attempt - 1), timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                throw Fail(image, $"pull did not finish within {settings.PullTimeout}", remember: true);
+            }
+        }
+    }
+
+    /// <summary>One pull; returns the error (null when the image is now present) and whether it is worth retrying.</summary>
+    private async Task<(string? Error, bool Transient)> PullOnceAsync(string image, CancellationToken ct)
+    {
         string? streamError = null;
         var (name, tag) = SplitReference(image);
         try
@@ -67,38 +98,65 @@ internal sealed class ImagePuller(DockerClient client, DockerProviderSettings se
                 if (m.Error?.Message is { Length: > 0 } em) streamError = em;
                 else if (!string.IsNullOrEmpty(m.ErrorMessage)) streamError = m.ErrorMessage;
             });
-            await client.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = name, Tag = tag }, Credentials(image), progress, timeout.Token)
+            await client.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = name, Tag = tag }, Credentials(image), progress, ct)
                 .ConfigureAwait(false);
-            if (streamError is null && await ExistsAsync(image, timeout.Token).ConfigureAwait(false))
-            {
-                _failed.TryRemove(image, out _);
-                Pulled?.Invoke();
-                return;
-            }
-            throw Fail(image, streamError ?? "the engine reported success but the image is not present");
+            if (streamError is not null) return (streamError, IsTransientStreamError(streamError));
+            return await ExistsAsync(image, ct).ConfigureAwait(false)
+                ? (null, false)
+                : ("the engine reported success but the image is not present", false);
         }
-        catch (EnvironmentUnavailableException)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            throw;
+            return (EngineRetry.Describe(e), EngineRetry.IsTransient(e));
         }
         catch (Exception e)
         {
-            throw Fail(image, timeout.IsCancellationRequested ? $"pull did not finish within {settings.PullTimeout}" : EngineRetry.Describe(e), e);
+            return (EngineRetry.Describe(e), false);
         }
     }
 
-    private EnvironmentUnavailableException Fail(string image, string why, Exception? inner = null)
+    // The registry's own words inside the progress stream; only these kinds pass with time.
+    private static bool IsTransientStreamError(string error) =>
+        new[] { "timeout", "connection reset", "unexpected EOF", "502", "503", "504", "Service Unavailable", "Bad Gateway" }
+            .Any(k => error.Contains(k, StringComparison.OrdinalIgnoreCase));
+
+    /// <remarks>
+    /// Refusals are remembered for <see cref="DockerProviderSettings.PullFailureTtl"/>, so the task's
+    /// retries fail fast with the same message; an outage that outlasted the retries is not, so the
+    /// next provision tries the registry again.
+    /// </remarks>
+    private EnvironmentUnavailableException Fail(string image, string why, bool remember)
     {
         var message = $"image '{image}' cannot be pulled: {why}";
-        _failed[image] = (DateTimeOffset.UtcNow + settings.PullFailureTtl, message);
-        return new EnvironmentUnavailableException(message, inner);
+        if (remember) _failed[image] = (DateTimeOffset.UtcNow + settings.PullFailureTtl, message);
+        return new EnvironmentUnavailableException(message);
     }
 
     private AuthConfig? Credentials(string image)
     {
-        var c = settings.Credentials.FirstOrDefault(c => image.StartsWith(c.ServerAddress.TrimEnd('/') + "/", StringComparison.Ordinal))
-                ?? settings.Credentials.FirstOrDefault(c => c.ServerAddress is "" or "docker.io" or "index.docker.io");
+        var c = CredentialsFor(image, settings.Credentials);
         return c is null ? null : new AuthConfig { ServerAddress = c.ServerAddress, Username = c.Username, Password = c.Password };
+    }
+
+    /// <summary>
+    /// The credentials of the image's own registry. Docker Hub's (server "", docker.io or
+    /// index.docker.io) apply only to images that name no registry host: they must never be sent
+    /// to another registry.
+    /// </summary>
+    internal static RegistryCredentials? CredentialsFor(string image, IReadOnlyList<RegistryCredentials> all)
+    {
+        var exact = all.FirstOrDefault(c => c.ServerAddress.Length > 0 && image.StartsWith(c.ServerAddress.TrimEnd('/') + "/", StringComparison.Ordinal));
+        if (exact is not null) return exact;
+        return NamesRegistryHost(image) ? null : all.FirstOrDefault(c => c.ServerAddress is "" or "docker.io" or "index.docker.io");
+    }
+
+    /// <summary>Docker's rule: the first path part is a registry host when it has a '.' or ':' or is "localhost".</summary>
+    internal static bool NamesRegistryHost(string image)
+    {
+        var slash = image.IndexOf('/');
+        if (slash < 0) return false;
+        var first = image[..slash];
+        return first.Contains('.') || first.Contains(':') || first == "localhost";
     }
 
     /// <summary>"repo/name:tag" → ("repo/name", "tag"); a registry port ("host:5000/x") is not a tag; digests stay whole.</summary>

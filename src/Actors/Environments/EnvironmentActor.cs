@@ -264,7 +264,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor
     {
         if (m.Error is not null)
         {
-            _ = _provider.DestroyAsync(_state.Handle!, Cancel(_settings.DestroyTimeout)); // best effort; it is unusable anyway
+            // Unusable now; MarkLost removes what is left of it.
             MarkLost($"reset failed: {m.Error}", [m.ReplyTo], m.TaskId);
             return;
         }

@@ -62,7 +62,13 @@ public static class MegaFlowNode
         {
             // Only workers hold environments and artifacts; clients and scheduler-only nodes touch no disk.
             Directory.CreateDirectory(dataDir);
-            provider ??= CreateProvider(mf, dataDir, system.Name, node);
+            if (provider is null)
+            {
+                provider = CreateProvider(mf, dataDir, system.Name, node);
+                // A provider this node made is this node's to close (the Docker provider holds an
+                // engine connection and an event-watch loop); one a host passed in stays the host's.
+                if (provider is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
+            }
             artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
             var envSettings = new EnvironmentActorSettings { Node = node };
             environments = sharding.Start(EnvironmentTypeName,
