@@ -614,10 +614,15 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
                 },
             },
         };
-        long lastSeen = 0;
+        // The engine's `since` replays every event of the given moment, so on a reconnect the last
+        // events seen come again: skip what is not newer than the last one handled (nanoseconds), or
+        // a replayed death of our own making would be reported as a loss of a healthy container.
+        long lastSeenNano = 0;
         var progress = new SyncProgress<Message>(m =>
         {
-            lastSeen = Math.Max(lastSeen, m.Time);
+            var at = m.TimeNano > 0 ? m.TimeNano : m.Time * 1_000_000_000;
+            if (at <= lastSeenNano) return;
+            lastSeenNano = at;
             OnDie(m);
         });
         while (!_stopping.IsCancellationRequested)
@@ -625,7 +630,8 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
             try
             {
                 // Resume where the previous stream stopped, so deaths during a reconnect are not missed.
-                if (lastSeen > 0) parameters.Since = lastSeen.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (lastSeenNano > 0)
+                    parameters.Since = $"{lastSeenNano / 1_000_000_000}.{lastSeenNano % 1_000_000_000:D9}";
                 var stream = _client.System.MonitorEventsAsync(parameters, progress, _stopping.Token);
                 // The request is sent by now; a ping answered after it means the engine is listening.
                 _ = _client.System.PingAsync(_stopping.Token).ContinueWith(_ => _eventsConnected.TrySetResult(), TaskScheduler.Default);
