@@ -84,6 +84,10 @@ public static class DockerEngine
             catch (DockerContainerNotFoundException)
             {
             }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // "removal already in progress": the node's own destroy got there first.
+            }
         }
     }
 }

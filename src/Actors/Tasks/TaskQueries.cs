@@ -22,7 +22,7 @@ public static class TaskQueries
 
     public static async Task<TaskListing> ListAsync(ActorSystem system, TaskStatus? status = null, CancellationToken ct = default)
     {
-        var states = await ReplayAllAsync(system, ct);
+        var states = await ReplayAllAsync(system, ct, withoutOutputs: true);
         var counts = states.GroupBy(s => s.Status).ToDictionary(g => g.Key, g => g.Count());
         var rows = states
             .Where(s => status is null || s.Status == status)
@@ -33,7 +33,10 @@ public static class TaskQueries
     }
 
     /// <summary>Every task's state, folded from its events in the journal.</summary>
-    public static async Task<IReadOnlyCollection<TaskState>> ReplayAllAsync(ActorSystem system, CancellationToken ct = default)
+    /// <param name="withoutOutputs">Drop the steps' and scores' output text while folding: for callers
+    /// that need statuses and counts of many tasks (a node's task list), not their trajectories,
+    /// so a large journal does not put every output in memory at once.</param>
+    public static async Task<IReadOnlyCollection<TaskState>> ReplayAllAsync(ActorSystem system, CancellationToken ct = default, bool withoutOutputs = false)
     {
         var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(ReadJournalId);
         var states = new Dictionary<string, TaskState>();
@@ -41,6 +44,13 @@ public static class TaskQueries
             .RunForeach(envelope =>
             {
                 if (envelope.Event is not TaskEvents.ITaskEvent e) return;
+                if (withoutOutputs)
+                    e = e switch
+                    {
+                        TaskEvents.StepRecorded r => r with { Step = r.Step with { Output = "" } },
+                        TaskEvents.Completed c => c with { Score = c.Score with { Output = "" } },
+                        _ => e,
+                    };
                 var state = states.TryGetValue(e.TaskId, out var s) ? s : TaskState.Empty(e.TaskId);
                 states[e.TaskId] = TaskLogic.Apply(state, e);
             }, system.Materializer())

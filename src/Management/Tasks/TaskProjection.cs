@@ -178,7 +178,7 @@ public sealed class TaskProjection
                     try
                     {
                         var started = DateTime.UtcNow;
-                        var states = await TaskQueries.ReplayAllAsync(system);
+                        var states = await TaskQueries.ReplayAllAsync(system, withoutOutputs: true);
                         projection.Seed(states);
                         log.Info("task projection read {0} tasks from the journal in {1:0.0} s", states.Count, (DateTime.UtcNow - started).TotalSeconds);
                         projection.SeedingFinished(null);

@@ -23,6 +23,12 @@ public static class TaskWatch
 {
     private static readonly TimeSpan RecheckEvery = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Open tasks re-asked per quiet period, in rotation: a watch of 10,000 queued tasks must not
+    /// send 10,000 asks every few seconds. A change lost by pub-sub is still found, a little later.
+    /// </summary>
+    private const int RecheckBatch = 256;
+
     public static async Task<IResult> RunAsync(ManagementNode node, IReadOnlyList<string> ids, HttpContext http)
     {
         var ct = http.RequestAborted;
@@ -34,6 +40,7 @@ public static class TaskWatch
         http.Response.Headers.CacheControl = "no-cache";
         var sent = new Dictionary<string, (TaskStatus Status, int Attempt)>();
         var open = new HashSet<string>(StringComparer.Ordinal);
+        var recheckFrom = 0;
 
         async Task Send(string evt, object data)
         {
@@ -81,7 +88,11 @@ public static class TaskWatch
                     // one), and re-ask the open tasks (a lost pub-sub message must not hang the watch).
                     await http.Response.WriteAsync(": keep-alive\n\n", Encoding.UTF8, ct);
                     await http.Response.Body.FlushAsync(ct);
-                    foreach (var state in await AskStatesAsync(node, open.ToList(), ct)) await Report(state);
+                    var candidates = open.ToList();
+                    var start = recheckFrom % candidates.Count;
+                    var batch = candidates.Skip(start).Concat(candidates.Take(start)).Take(RecheckBatch).ToList();
+                    recheckFrom = start + batch.Count;
+                    foreach (var state in await AskStatesAsync(node, batch, ct)) await Report(state);
                 }
             }
             await Send("done", new { tasks = watched.Count });
