@@ -464,8 +464,12 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         }
     }
 
+    /// <summary>Copies out at most this many bytes of archive by default: a copy of "/" must not exhaust the node's memory.</summary>
+    public const long DefaultCopyOutLimit = 64L << 20;
+
     /// <summary>Copies a file or directory out of the environment: relative path → content of every regular file.</summary>
-    public async Task<IReadOnlyDictionary<string, byte[]>> CopyOutAsync(EnvironmentHandle handle, string path, CancellationToken ct)
+    /// <exception cref="InvalidDataException">The archive is larger than <paramref name="maxBytes"/>; nothing is returned.</exception>
+    public async Task<IReadOnlyDictionary<string, byte[]>> CopyOutAsync(EnvironmentHandle handle, string path, CancellationToken ct, long maxBytes = DefaultCopyOutLimit)
     {
         try
         {
@@ -474,7 +478,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
                 var archive = await _client.Containers.GetArchiveFromContainerAsync(handle.Reference, new GetArchiveFromContainerParameters { Path = path }, false, t).ConfigureAwait(false);
                 // Buffered: TarReader reads past entry ends on the engine's chunked HTTP stream.
                 using var buffered = new MemoryStream();
-                await using (archive.Stream) await archive.Stream.CopyToAsync(buffered, t).ConfigureAwait(false);
+                await using (archive.Stream) await CopyBoundedAsync(archive.Stream, buffered, maxBytes, $"{handle.Reference}:{path}", t).ConfigureAwait(false);
                 buffered.Position = 0;
                 var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
                 await using var reader = new TarReader(buffered);
@@ -491,6 +495,20 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         catch (Exception e) when (EngineRetry.IsNotFound(e))
         {
             throw new FileNotFoundException($"{path} does not exist in {handle.Reference} ({EngineRetry.Describe(e)})", path, e);
+        }
+    }
+
+    private static async Task CopyBoundedAsync(Stream from, Stream to, long maxBytes, string what, CancellationToken ct)
+    {
+        var buffer = new byte[81920];
+        long total = 0;
+        int read;
+        while ((read = await from.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            total += read;
+            if (total > maxBytes)
+                throw new InvalidDataException($"copy from {what}: the archive is larger than the limit of {maxBytes} bytes; copy a smaller path");
+            await to.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
         }
     }
 

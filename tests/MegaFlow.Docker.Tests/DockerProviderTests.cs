@@ -169,6 +169,12 @@ public sealed class DockerProviderTests : IAsyncLifetime
         Assert.Equal("out\n", Encoding.UTF8.GetString(files["work/result.txt"]));
         Assert.Equal("--- a\n+++ b\n", Encoding.UTF8.GetString(files["work/patch.diff"]));
         await Assert.ThrowsAsync<FileNotFoundException>(() => _provider.CopyOutAsync(handle, "/nope", CancellationToken.None));
+
+        // Past the limit nothing is returned and the error names the limit, not a node out of memory.
+        await _provider.ExecAsync(handle, Cmd("head -c 300000 /dev/zero > /work/big.bin"), CancellationToken.None);
+        var tooBig = await Assert.ThrowsAsync<InvalidDataException>(() => _provider.CopyOutAsync(handle, "/work", CancellationToken.None, maxBytes: 100_000));
+        Assert.Contains("100000 bytes", tooBig.Message);
+        Assert.Equal(300_000, (await _provider.CopyOutAsync(handle, "/work/big.bin", CancellationToken.None, maxBytes: 400_000))["big.bin"].Length);
     }
 
     [Fact]
