@@ -129,4 +129,59 @@ public sealed class AgentLoopTests
         Assert.Single(envs); // pool of one: every task reused the same warm environment
         Assert.Equal(3, states.Count(s => s.History.Last().Lease!.ReusedEnvironment));
     }
+    [Fact]
+    public async Task A_resource_that_dies_during_a_command_fails_the_attempt_after_it_and_a_fresh_environment_completes_the_task()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("dies-mid-command", actions: ["sleep 2", "echo after"], score: "true")]);
+        var running = await RunningAsync(tasks, "dies-mid-command");
+
+        // What the node's janitor forwards when the engine reports the container died. The local
+        // folder survives, so the command itself succeeds: the environment must still count as gone.
+        cluster.Nodes[0].Refs.Environments.Tell(new Domain.Environments.EnvironmentProtocol.ResourceDied(running.Lease!.EnvironmentId, "killed from outside (test)"));
+
+        var state = (await TestCluster.WaitForTerminalAsync(tasks, ["dies-mid-command"], TimeSpan.FromSeconds(60)))[0];
+        Assert.Equal(TaskStatus.Completed, state.Status);
+        Assert.Equal(2, state.Attempt);
+        Assert.Contains("killed from outside (test)", state.History[0].Reason);
+        Assert.NotEqual(state.History[0].Lease!.EnvironmentId, state.History[1].Lease!.EnvironmentId);
+    }
+
+    [Fact]
+    public async Task A_lost_environment_notice_fails_the_attempt_at_once_and_the_retry_completes()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("notified", actions: ["sleep 20", "echo after"], score: "true")]);
+        var running = await RunningAsync(tasks, "notified");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        // Sent by an environment whose container died while its task was between commands. Notices
+        // for another attempt or another environment change nothing.
+        tasks.Tell(new LeasedEnvironmentLost("notified", running.Attempt + 1, running.Lease!.EnvironmentId, "stale"));
+        tasks.Tell(new LeasedEnvironmentLost("notified", running.Attempt, "env-other@127.0.0.1:1", "stale"));
+        tasks.Tell(new LeasedEnvironmentLost("notified", running.Attempt, running.Lease.EnvironmentId, "container died (test)"));
+
+        await TestCluster.Eventually(async () => (await tasks.Ask<TaskState>(new GetTaskState("notified"), TimeSpan.FromSeconds(5))).Attempt == 2,
+            TimeSpan.FromSeconds(15), "second attempt started");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), "the attempt failed without waiting for its 20 s command");
+        var state = await tasks.Ask<TaskState>(new GetTaskState("notified"), TimeSpan.FromSeconds(5));
+        Assert.Single(state.History);
+        Assert.Contains("container died (test)", state.History[0].Reason);
+        Assert.DoesNotContain("stale", state.History[0].Reason);
+    }
+
+    private static async Task<TaskState> RunningAsync(IActorRef tasks, string id)
+    {
+        TaskState? running = null;
+        await TestCluster.Eventually(async () =>
+        {
+            running = await tasks.Ask<TaskState>(new GetTaskState(id), TimeSpan.FromSeconds(5));
+            return running.Status == TaskStatus.Running && running.Lease is not null;
+        }, TimeSpan.FromSeconds(30), "task running");
+        return running!;
+    }
 }

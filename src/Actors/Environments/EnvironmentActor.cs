@@ -4,7 +4,9 @@ using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Actors.Hosting;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments;
 using MegaFlow.Storage;
 using static MegaFlow.Domain.Environments.EnvironmentProtocol;
@@ -39,6 +41,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor
     private bool _destroying;
     private readonly List<IActorRef> _laterDestroyWaiters = [];
     private int _execsInFlight;
+    private string? _diedDuringExec;
 
     public EnvironmentActor(string id, IEnvironmentProvider provider, IArtifactStore artifacts, IActorRef scheduler, EnvironmentActorSettings settings)
     {
@@ -123,10 +126,33 @@ public sealed class EnvironmentActor : ReceivePersistentActor
     // and a leased one fails its task's next command at once.
     private void OnResourceDied(ResourceDied m)
     {
-        if (_state.Status is not (EnvironmentStatus.Ready or EnvironmentStatus.Leased) || _execsInFlight > 0) return;
+        if (_state.Status is not (EnvironmentStatus.Ready or EnvironmentStatus.Leased)) return;
+        if (_execsInFlight > 0)
+        {
+            // The command's outcome comes first; even if it succeeded, the environment is gone after it.
+            _diedDuringExec ??= m.Reason;
+            return;
+        }
         var wasIdle = _state.Status == EnvironmentStatus.Ready;
+        var (lessee, attempt) = (_state.LeasedTo, _state.LeasedAttempt);
         MarkLost(m.Reason, notify: []);
         if (wasIdle) _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
+        else if (lessee is not null) TellLessee(new TaskProtocol.LeasedEnvironmentLost(lessee, attempt, _id, m.Reason));
+    }
+
+    // The lessee is between two commands (an agent thinking can take minutes): tell it now, through
+    // the task region on this node (workers host both), so its attempt is retried at once.
+    private void TellLessee(TaskProtocol.LeasedEnvironmentLost notice)
+    {
+        try
+        {
+            ClusterSharding.Get(Context.System).ShardRegion(MegaFlowNode.TaskTypeName).Tell(notice);
+        }
+        catch (ArgumentException)
+        {
+            // No task region here (an environment region started without one, as in some tests):
+            // the task still learns at its next command, which fails on the lost environment.
+        }
     }
 
     private void OnProvision(Provision m)
@@ -236,12 +262,12 @@ public sealed class EnvironmentActor : ReceivePersistentActor
             m.ReplyTo.Tell(new EnvironmentFailed(_id, m.TaskId, _state.EndReason ?? "environment lost", Lost: true));
             return;
         }
-        if (m.Result is not null)
+        if (m.Result is not null && _diedDuringExec is null)
         {
             m.ReplyTo.Tell(m.Result);
             return;
         }
-        MarkLost($"exec failed: {m.Error}", [m.ReplyTo], m.TaskId);
+        MarkLost(m.Error is null ? _diedDuringExec! : $"exec failed: {m.Error}", [m.ReplyTo], m.TaskId);
     }
 
     private void OnReset(Reset m)

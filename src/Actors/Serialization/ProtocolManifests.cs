@@ -38,6 +38,7 @@ public static class ProtocolManifests
         ("tm.qok", typeof(TaskProtocol.QueueConfirmed)),
         ("tm.adm", typeof(TaskProtocol.AdmitTask)),
         ("tm.rok", typeof(TaskProtocol.ReleaseConfirmed)),
+        ("tm.elo", typeof(TaskProtocol.LeasedEnvironmentLost)),
         ("ts", typeof(TaskState)),
         ("tm.lst", typeof(TaskProtocol.ListTasks)),
         ("tl", typeof(TaskListing)),

@@ -95,6 +95,11 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         Command<ResetDone>(_ => { if (_awaitingReset) { _awaitingReset = false; SendRelease(reusable: true); } });
         Command<DestroyDone>(_ => { });
         Command<NodeLost>(OnNodeLost);
+        Command<LeasedEnvironmentLost>(m =>
+        {
+            if (m.Attempt == _state.Attempt && _state.Lease?.EnvironmentId == m.EnvironmentId && _state.Status.IsInFlight())
+                FailAttempt(FailureKind.Infrastructure, $"environment {m.EnvironmentId}: {m.Reason}");
+        });
         Command<PhaseTimeout>(OnPhaseTimeout);
         Command<ExecOverdue>(m =>
         {

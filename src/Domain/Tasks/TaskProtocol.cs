@@ -60,6 +60,14 @@ public static class TaskProtocol
     /// <summary>The scheduler released the attempt's lease or queue entry.</summary>
     public sealed record ReleaseConfirmed(string TaskId, int Attempt) : ITaskMessage;
 
+    // ---- internal: environment → task ----------------------------------------------------------
+
+    /// <summary>
+    /// The environment leased to this attempt died between two commands (its container was killed
+    /// from outside). Sent so the attempt is retried now, not when the agent's next command fails.
+    /// </summary>
+    public sealed record LeasedEnvironmentLost(string TaskId, int Attempt, string EnvironmentId, string Reason) : ITaskMessage;
+
     // ---- queries over all tasks -----------------------------------------------------------------
 
     /// <summary>Lists tasks (optionally of one status) from the journal; answered with <see cref="TaskListing"/>.</summary>

@@ -92,6 +92,7 @@ public static class ProtocolSamples
         new TaskProtocol.QueueConfirmed(TaskId, 2),
         new TaskProtocol.AdmitTask(TaskId, 2, SchedLease),
         new TaskProtocol.ReleaseConfirmed(TaskId, 2),
+        new TaskProtocol.LeasedEnvironmentLost(TaskId, 2, "env-3f2a@node-a:4053", "container mf-env-3f2a died (exit code 137) without MegaFlow stopping it"),
         new TaskProtocol.ListTasks(TaskStatus.Completed),
         new TaskListing(
             new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },
