@@ -3,8 +3,8 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
-using MegaFlow.Domain.Environments;
 using MegaFlow.Actors.Hosting;
+using MegaFlow.Domain.Environments;
 using MegaFlow.Domain.Scheduling;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments;
@@ -121,9 +121,9 @@ public sealed class EnvironmentActor : ReceivePersistentActor
             _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
     }
 
-    // The node's provider saw the resource die. A command in flight will fail on its own and report
-    // it to its task; otherwise mark the environment lost now, so an idle warm one leaves its pool
-    // and a leased one fails its task's next command at once.
+    // The node's provider saw the resource die. With a command in flight, the loss is reported with
+    // the command's outcome (see OnExecFinished); otherwise the environment is marked lost now: an
+    // idle warm one leaves its pool, and a leased one's task is told, so its attempt is retried.
     private void OnResourceDied(ResourceDied m)
     {
         if (_state.Status is not (EnvironmentStatus.Ready or EnvironmentStatus.Leased)) return;
