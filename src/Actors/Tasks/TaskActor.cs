@@ -84,7 +84,11 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<SubmitTask>(OnSubmit);
-        Command<GetTaskState>(_ => Sender.Tell(_state));
+        Command<GetTaskState>(_ =>
+        {
+            Sender.Tell(_state);
+            LeaveIfNeverSubmitted();
+        });
         Command<CancelTask>(OnCancel);
         Command<QueueConfirmed>(m => Defer(TaskLogic.ConfirmQueued(_state, m.Attempt, Now), UpdateRetryTimer));
         Command<AdmitTask>(OnAdmit);
@@ -131,9 +135,6 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         switch (_state.Status)
         {
             case TaskStatus.Unknown:
-                // A query or cancel for an id never submitted (a typo, a watch of a wrong id) started
-                // this entity; with remember-entities it would otherwise be restarted forever.
-                Timers.StartSingleTimer("passivate", PassivateNow.Instance, _settings.LingerAfterFinish);
                 break;
             case var s when s.IsInFlight():
                 // The agent loop lived in the memory of a process that is gone (or a shard moved):
@@ -177,6 +178,16 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    // A query or cancel for an id never submitted (a typo, a watch of a wrong id) started this
+    // entity; with remember-entities it would otherwise be restarted forever. Started here, not on
+    // every recovery: every new task recovers as Unknown just before its submission, and a timer
+    // per task was a measurable cost on the submission path (~0.1 ms CPU per task in the benchmark).
+    private void LeaveIfNeverSubmitted()
+    {
+        if (_state.Status == TaskStatus.Unknown && !Timers.IsTimerActive("passivate"))
+            Timers.StartSingleTimer("passivate", PassivateNow.Instance, _settings.LingerAfterFinish);
+    }
+
     private void OnCancel(CancelTask m)
     {
         var lease = _state.Lease;
@@ -186,6 +197,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         if (d.Outcome == DecisionOutcome.Rejected)
         {
             replyTo.Tell(new CancelRejected(_taskId, d.Reason ?? "rejected"));
+            LeaveIfNeverSubmitted();
             return;
         }
         if (d.Outcome == DecisionOutcome.Duplicate)
