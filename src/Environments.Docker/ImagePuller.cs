@@ -70,6 +70,8 @@ internal sealed class ImagePuller(DockerClient client, DockerProviderSettings se
                 throw Fail(image, $"pull did not finish within {settings.PullTimeout}", remember: true);
             // A registry that is briefly unavailable (5xx, a timeout, a dropped connection) gets
             // another try with backoff; a refusal (no such image, access denied) is final at once.
+            // Not EngineRetry: its per-attempt timeout is for quick API calls and would cut a long
+            // pull, and a pull's errors also arrive inside a successful response's progress stream.
             if (!transient)
                 throw Fail(image, error, remember: true);
             if (attempt >= settings.ApiAttempts)

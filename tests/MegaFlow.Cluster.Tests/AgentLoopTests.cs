@@ -129,6 +129,7 @@ public sealed class AgentLoopTests
         Assert.Single(envs); // pool of one: every task reused the same warm environment
         Assert.Equal(3, states.Count(s => s.History.Last().Lease!.ReusedEnvironment));
     }
+
     [Fact]
     public async Task A_resource_that_dies_during_a_command_fails_the_attempt_after_it_and_a_fresh_environment_completes_the_task()
     {
@@ -136,7 +137,7 @@ public sealed class AgentLoopTests
         await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("dies-mid-command", actions: ["sleep 2", "echo after"], score: "true")]);
-        var running = await RunningAsync(tasks, "dies-mid-command");
+        var running = await TestCluster.WaitForRunningAsync(tasks, "dies-mid-command", TimeSpan.FromSeconds(30));
 
         // What the node's janitor forwards when the engine reports the container died. The local
         // folder survives, so the command itself succeeds: the environment must still count as gone.
@@ -156,7 +157,7 @@ public sealed class AgentLoopTests
         await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("notified", actions: ["sleep 20", "echo after"], score: "true")]);
-        var running = await RunningAsync(tasks, "notified");
+        var running = await TestCluster.WaitForRunningAsync(tasks, "notified", TimeSpan.FromSeconds(30));
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         // Sent by an environment whose container died while its task was between commands. Notices
@@ -172,16 +173,5 @@ public sealed class AgentLoopTests
         Assert.Single(state.History);
         Assert.Contains("container died (test)", state.History[0].Reason);
         Assert.DoesNotContain("stale", state.History[0].Reason);
-    }
-
-    private static async Task<TaskState> RunningAsync(IActorRef tasks, string id)
-    {
-        TaskState? running = null;
-        await TestCluster.Eventually(async () =>
-        {
-            running = await tasks.Ask<TaskState>(new GetTaskState(id), TimeSpan.FromSeconds(5));
-            return running.Status == TaskStatus.Running && running.Lease is not null;
-        }, TimeSpan.FromSeconds(30), "task running");
-        return running!;
     }
 }

@@ -77,8 +77,7 @@ public sealed class BadInputTests
         await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("to-cancel", actions: ["sleep 30", "echo never"], score: "true")]);
-        await TestCluster.Eventually(async () => (await tasks.Ask<TaskState>(new GetTaskState("to-cancel"), TimeSpan.FromSeconds(5))).Status == TaskStatus.Running,
-            TimeSpan.FromSeconds(30), "task running");
+        await TestCluster.WaitForRunningAsync(tasks, "to-cancel", TimeSpan.FromSeconds(30));
 
         Assert.IsType<CancelAccepted>(await tasks.Ask<object>(new CancelTask("to-cancel", "operator asked"), TimeSpan.FromSeconds(10)));
         Assert.IsType<CancelAccepted>(await tasks.Ask<object>(new CancelTask("to-cancel", "again"), TimeSpan.FromSeconds(10)));

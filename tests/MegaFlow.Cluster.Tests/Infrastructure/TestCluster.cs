@@ -57,6 +57,18 @@ public sealed class TestCluster : IAsyncDisposable
         }, timeout, $"scheduler knows {workers} workers");
     }
 
+    /// <summary>Asks the task for its state until it is running in a leased environment; returns that state.</summary>
+    public static async Task<TaskState> WaitForRunningAsync(IActorRef tasks, string id, TimeSpan timeout)
+    {
+        TaskState? running = null;
+        await Eventually(async () =>
+        {
+            running = await tasks.Ask<TaskState>(new GetTaskState(id), TimeSpan.FromSeconds(5));
+            return running.Status == TaskStatus.Running && running.Lease is not null;
+        }, timeout, $"task {id} running");
+        return running!;
+    }
+
     /// <summary>Asks every task for its state until all are terminal; returns the final states.</summary>
     public static async Task<IReadOnlyList<TaskState>> WaitForTerminalAsync(IActorRef tasks, IReadOnlyCollection<string> ids, TimeSpan timeout)
     {
