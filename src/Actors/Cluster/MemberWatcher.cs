@@ -46,7 +46,7 @@ public sealed class MemberWatcher : ReceiveActor
         });
         Receive<IMemberEvent>(e =>
         {
-            var node = NodeKey.Of(e.Member);
+            var node = NodeKey.Incarnation(e.Member);
             if (e is MemberRemoved or MemberDowned or MemberLeft or MemberExited)
             {
                 var lost = new NodeLost(node);
@@ -57,7 +57,7 @@ public sealed class MemberWatcher : ReceiveActor
             }
             else if (e is MemberJoined or MemberUp or MemberWeaklyUp)
             {
-                // A new incarnation on the same host:port is a live node again.
+                // Incarnations are never reused; this only keeps the set from growing with restarts.
                 _lost.Remove(node);
             }
         });

@@ -1,11 +1,15 @@
+using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster;
 
 namespace MegaFlow.Actors.Cluster;
 
 /// <summary>
-/// A node's short name, "host:port", used in environment ids and leases. The scheduler picks a node
-/// for each new environment; the environment shard named after that node is allocated to it.
+/// Names of nodes. <see cref="Of(Address)"/> is the address, "host:port", for operators and for the
+/// labels on a node's containers. <see cref="Incarnation(UniqueAddress)"/>, "host:port~uid", names
+/// one run of a node process: environment ids, leases, slots and node-loss notices use it, because
+/// an environment's resource belongs to the process that created it — a node restarted at the same
+/// address is a new incarnation and never adopts its predecessor's environments.
 /// </summary>
 public static class NodeKey
 {
@@ -14,7 +18,13 @@ public static class NodeKey
     public static string Of(Member member) => Of(member.Address);
 
     public static string Self(ActorSystem system) => Of(Akka.Cluster.Cluster.Get(system).SelfAddress);
+
+    public static string Incarnation(UniqueAddress node) => $"{Of(node.Address)}~{node.Uid.ToString(CultureInfo.InvariantCulture)}";
+
+    public static string Incarnation(Member member) => Incarnation(member.UniqueAddress);
+
+    public static string SelfIncarnation(ActorSystem system) => Incarnation(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress);
 }
 
-/// <summary>Published on the local event stream when a member is downed, removed or leaves.</summary>
+/// <summary>Published on the local event stream when a member (by incarnation) is downed, removed or leaves.</summary>
 public sealed record NodeLost(string Node);

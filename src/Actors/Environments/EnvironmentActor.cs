@@ -9,39 +9,42 @@ using MegaFlow.Domain.Scheduling;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments;
 using MegaFlow.Storage;
+using static MegaFlow.Domain.Environments.EnvironmentEffects;
 using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using Commands = MegaFlow.Domain.Environments.EnvironmentCommands;
 
 namespace MegaFlow.Actors.Environments;
 
 public sealed record EnvironmentActorSettings
 {
+    /// <summary>The node incarnation this actor runs on ("host:port~uid", see NodeKey).</summary>
     public required string Node { get; init; }
     public TimeSpan ProvisionTimeout { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan ResetTimeout { get; init; } = TimeSpan.FromMinutes(2);
     public TimeSpan DestroyTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often a leased environment checks its lessee, and an idle one its pool entry.</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>
-/// One environment, sharded by environment id (pinned to the node that holds its resource) and
-/// event-sourced. It wraps an <see cref="IEnvironmentProvider"/>: every lifecycle change is persisted,
-/// provider calls run asynchronously and report back as messages, and after a restart it checks its
-/// resource and marks itself Lost if the resource is gone (node crash, container killed).
+/// One environment, sharded by environment id (pinned to the node incarnation that holds its
+/// resource) and event-sourced. It is thin: every command goes through <see cref="EnvironmentLogic.Decide"/>;
+/// the actor writes the decision's events, applies them, and performs its effects — provider calls
+/// (run asynchronously, their outcomes coming back as commands), replies and notices.
 /// </summary>
-public sealed class EnvironmentActor : ReceivePersistentActor
+public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
 {
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
     private readonly string _id;
     private readonly IEnvironmentProvider _provider;
     private readonly IArtifactStore _artifacts;
     private readonly IActorRef _scheduler;
     private readonly EnvironmentActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<IActorRef> _provisionWaiters = [];
+    private readonly Dictionary<WaitKind, List<IActorRef>> _waiters = new();
     private EnvironmentState _state;
-    private bool _destroyAfterProvision;
-    private bool _destroying;
-    private readonly List<IActorRef> _laterDestroyWaiters = [];
-    private int _execsInFlight;
-    private string? _diedDuringExec;
 
     public EnvironmentActor(string id, IEnvironmentProvider provider, IArtifactStore artifacts, IActorRef scheduler, EnvironmentActorSettings settings)
     {
@@ -56,24 +59,17 @@ public sealed class EnvironmentActor : ReceivePersistentActor
         _state = EnvironmentState.Empty(id);
 
         Recover<EnvironmentEvents.IEnvironmentEvent>(e => _state = EnvironmentLogic.Apply(_state, e));
-        Recover<RecoveryCompleted>(_ => OnRecovered());
+        // Runs on RecoveryCompleted (not OnReplaySuccess): only from here on may the actor persist.
+        Recover<RecoveryCompleted>(_ => Handle(Commands.Recovered.Instance, ActorRefs.Nobody));
 
-        Command<Provision>(OnProvision);
-        Command<ProvisionFinished>(OnProvisionFinished);
-        Command<EnvironmentProtocol.Lease>(OnLease);
-        Command<Exec>(OnExec);
-        Command<ExecFinished>(OnExecFinished);
-        Command<Reset>(OnReset);
-        Command<ResetFinished>(OnResetFinished);
-        Command<Destroy>(OnDestroy);
-        Command<DestroyFinished>(m => Persist(new EnvironmentEvents.Destroyed(_id, m.Reason, DateTimeOffset.UtcNow), e =>
-        {
-            _state = EnvironmentLogic.Apply(_state, e);
-            foreach (var w in m.ReplyTo.Concat(_laterDestroyWaiters)) w.Tell(new DestroyDone(_id));
-            Passivate();
-        }));
-        Command<HealthChecked>(OnHealthChecked);
-        Command<ResourceDied>(OnResourceDied);
+        Command<Provision>(m => Handle(new Commands.Provision(m.Spec, m.TaskId, m.Attempt), Sender));
+        Command<EnvironmentProtocol.Lease>(m => Handle(new Commands.Lease(m.TaskId, m.Attempt), Sender));
+        Command<Exec>(m => Handle(new Commands.Exec(m.TaskId), Sender, m));
+        Command<Reset>(m => Handle(new Commands.Reset(m.TaskId), Sender));
+        Command<Destroy>(m => Handle(new Commands.Destroy(m.Reason), Sender));
+        Command<ResourceDied>(m => Handle(new Commands.ResourceDied(m.Reason), Sender));
+        Command<Finished>(m => Handle(m.Outcome, m.ReplyTo, m.Exec, m.Result));
+        Command<CheckTick>(_ => Check());
         Command<GetEnvironmentState>(_ => Sender.Tell(_state));
     }
 
@@ -82,162 +78,151 @@ public sealed class EnvironmentActor : ReceivePersistentActor
 
     public override string PersistenceId => "env-" + _id;
 
-    // Runs on RecoveryCompleted (not OnReplaySuccess): only from here on may the actor persist.
-    private void OnRecovered()
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Decides, applies the in-flight transitions, writes the events, then performs the effects.</summary>
+    private void Handle(Commands.IEnvironmentCommand command, IActorRef replyTo, Exec? exec = null, ExecResult? result = null)
     {
-        if (_state.IsGone)
+        var d = EnvironmentLogic.Decide(_state, command, _settings.Node, DateTimeOffset.UtcNow);
+        _state = EnvironmentLogic.ApplyTransitions(_state, d);
+        if (d.Events.Count == 0)
         {
-            Passivate();
+            Perform(d.Effects, replyTo, exec, result);
             return;
         }
-        if (_state.Status == EnvironmentStatus.Provisioning)
+        var remaining = d.Events.Count;
+        PersistAll(d.Events, e =>
         {
-            // The provision call died with the previous incarnation; its outcome is unknowable.
-            MarkLost("provisioning was interrupted by a restart", notify: []);
-            return;
-        }
-        if (_state.Status == EnvironmentStatus.Ready && _state.Handle is not null)
-        {
-            // An idle warm environment restarted with its node. Whether the scheduler still lists it
-            // is unknowable from here: a graceful leave drops a node's idle environments from their
-            // pools, so they would never be leased again and their folder or container would stay
-            // forever. Warm pools therefore do not survive a node restart: leave the pool (a no-op
-            // if already dropped) and destroy. A task that leases it meanwhile gets a failure and is
-            // retried on a fresh environment.
-            _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
-            StartDestroy("idle warm environment after a node restart", []);
-            return;
-        }
-        if (_state.Handle is { } handle)
-            _provider.CheckHealthAsync(handle, Cancel(_settings.ResetTimeout)).PipeTo(Self, success: h => new HealthChecked(h, null), failure: ex => new HealthChecked(HealthStatus.Missing, ex.Message));
+            _state = EnvironmentLogic.Apply(_state, e);
+            if (--remaining == 0) Perform(d.Effects, replyTo, exec, result);
+        });
     }
 
-    private void OnHealthChecked(HealthChecked m)
+    private void Perform(IReadOnlyList<IEffect> effects, IActorRef replyTo, Exec? exec, ExecResult? result)
     {
-        if (m.Status == HealthStatus.Healthy || _state.IsGone) return;
-        var wasIdle = _state.Status == EnvironmentStatus.Ready;
-        MarkLost($"resource missing after restart{(m.Error is null ? "" : ": " + m.Error)}", notify: []);
-        if (wasIdle && _state.Spec is not null)
-            _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
-    }
-
-    // The node's provider saw the resource die. With a command in flight, the loss is reported with
-    // the command's outcome (see OnExecFinished); otherwise the environment is marked lost now: an
-    // idle warm one leaves its pool, and a leased one's task is told, so its attempt is retried.
-    private void OnResourceDied(ResourceDied m)
-    {
-        if (_state.Status is not (EnvironmentStatus.Ready or EnvironmentStatus.Leased)) return;
-        if (_execsInFlight > 0)
+        foreach (var effect in effects)
         {
-            // The command's outcome comes first; even if it succeeded, the environment is gone after it.
-            _diedDuringExec ??= m.Reason;
-            return;
+            switch (effect)
+            {
+                case Reply r:
+                    replyTo.Tell(r.Message);
+                    break;
+                case Wait w:
+                    // A resent request (at-least-once) waits once: one answer per asker.
+                    if (!Waiters(w.Kind).Contains(replyTo)) Waiters(w.Kind).Add(replyTo);
+                    break;
+                case Answer a:
+                    foreach (var waiter in Waiters(a.Kind)) waiter.Tell(a.Message);
+                    _waiters.Remove(a.Kind);
+                    break;
+                case StartProvision p:
+                    Call(ct => _provider.ProvisionAsync(_id, p.Spec, ct), _settings.ProvisionTimeout,
+                        h => new Commands.ProvisionFinished(h, null), e => new Commands.ProvisionFinished(null, e));
+                    break;
+                case StartExec:
+                    var handle = _state.Handle!;
+                    var request = exec!;
+                    Safely(() => RunExec(handle, request)).PipeTo(Self,
+                        success: r => new Finished(new Commands.ExecFinished(request.TaskId, null), replyTo, request, r),
+                        failure: ex => new Finished(new Commands.ExecFinished(request.TaskId, Describe(ex)), replyTo, request, null));
+                    break;
+                case ReplyExecResult:
+                    replyTo.Tell(result!);
+                    break;
+                case StartReset:
+                    var toReset = _state.Handle!;
+                    Call(async ct => { await _provider.ResetAsync(toReset, ct); return true; }, _settings.ResetTimeout,
+                        _ => new Commands.ResetFinished(null), e => new Commands.ResetFinished(e));
+                    break;
+                case StartDestroy d:
+                    var toDestroy = _state.Handle;
+                    Call(async ct => { if (toDestroy is not null) await _provider.DestroyAsync(toDestroy, ct); return true; }, _settings.DestroyTimeout,
+                        _ => new Commands.DestroyFinished(d.Reason), e => new Commands.DestroyFinished($"{d.Reason} (destroy error: {e})"));
+                    break;
+                case CheckHealth:
+                    var toCheck = _state.Handle!;
+                    Call(ct => _provider.CheckHealthAsync(toCheck, ct), _settings.ResetTimeout,
+                        h => new Commands.HealthChecked(h == HealthStatus.Healthy, null), e => new Commands.HealthChecked(null, e));
+                    break;
+                case RemoveLeftovers:
+                    RemoveLeftoversNow();
+                    break;
+                case NotifyLessee n:
+                    TaskRegion()?.Tell(n.Notice);
+                    break;
+                case RetireFromPool:
+                    _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
+                    break;
+                case Warn w:
+                    _log.Warning(w.Message);
+                    break;
+                case RetryRecoveryLater r:
+                    var delay = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, r.Faults)));
+                    Timers.StartSingleTimer("recheck", new Finished(Commands.Recovered.Instance, ActorRefs.Nobody, null, null), delay);
+                    break;
+                case EnvironmentEffects.Passivate:
+                    Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown environment effect {effect.GetType().Name}");
+            }
         }
-        var wasIdle = _state.Status == EnvironmentStatus.Ready;
-        var (lessee, attempt) = (_state.LeasedTo, _state.LeasedAttempt);
-        MarkLost(m.Reason, notify: []);
-        if (wasIdle) _scheduler.Tell(new SchedulerProtocol.RetireEnvironment(_id));
-        else if (lessee is not null) TellLessee(new TaskProtocol.LeasedEnvironmentLost(lessee, attempt, _id, m.Reason));
+        UpdateCheckTimer();
     }
 
-    // The lessee is between two commands (an agent thinking can take minutes): tell it now, through
-    // the task region on this node (workers host both), so its attempt is retried at once.
-    private void TellLessee(TaskProtocol.LeasedEnvironmentLost notice)
+    // Leased and idle environments check, on a timer, that someone still holds them: the lessee's
+    // attempt, or the scheduler's pool. Nothing else ends a lease whose release was lost in a crash.
+    private void UpdateCheckTimer()
+    {
+        var needed = EnvironmentLogic.NeedsLesseeCheck(_state) || EnvironmentLogic.NeedsPoolCheck(_state);
+        if (needed && !Timers.IsTimerActive("check"))
+            Timers.StartPeriodicTimer("check", CheckTick.Instance, _settings.CheckInterval);
+        else if (!needed)
+            Timers.Cancel("check");
+    }
+
+    private void Check()
+    {
+        var timeout = _settings.CheckInterval;
+        if (EnvironmentLogic.NeedsLesseeCheck(_state) && TaskRegion() is { } tasks)
+        {
+            var (task, attempt) = (_state.LeasedTo!, _state.LeasedAttempt);
+            tasks.Ask<TaskProtocol.LeaseHeld>(new TaskProtocol.CheckLease(task, attempt, _id), timeout).PipeTo(Self,
+                success: a => new Finished(new Commands.LesseeAnswered(task, attempt, a.Holds), ActorRefs.Nobody, null, null),
+                failure: _ => new Finished(new Commands.LesseeAnswered(task, attempt, null), ActorRefs.Nobody, null, null));
+        }
+        else if (EnvironmentLogic.NeedsPoolCheck(_state))
+        {
+            _scheduler.Ask<SchedulerProtocol.PoolListing>(new SchedulerProtocol.CheckPooled(_id), timeout).PipeTo(Self,
+                success: a => new Finished(new Commands.PoolAnswered(a.Listed), ActorRefs.Nobody, null, null),
+                failure: _ => new Finished(new Commands.PoolAnswered(null), ActorRefs.Nobody, null, null));
+        }
+    }
+
+    private List<IActorRef> Waiters(WaitKind kind) =>
+        _waiters.TryGetValue(kind, out var list) ? list : _waiters[kind] = [];
+
+    /// <summary>Runs a provider call with a deadline and pipes its outcome back as a command; a call that throws before returning a task counts as failed.</summary>
+    private void Call<T>(Func<CancellationToken, Task<T>> call, TimeSpan timeout, Func<T, Commands.IEnvironmentCommand> success, Func<string, Commands.IEnvironmentCommand> failure)
+    {
+        var ct = Cancel(timeout);
+        Safely(() => call(ct)).PipeTo(Self,
+            success: r => new Finished(success(r), ActorRefs.Nobody, null, null),
+            failure: ex => new Finished(failure(Describe(ex)), ActorRefs.Nobody, null, null));
+    }
+
+    // A provider that throws synchronously must not throw inside the actor (that was a crash loop:
+    // an exception in recovery restarts the actor, which recovers and throws again).
+    private static Task<T> Safely<T>(Func<Task<T>> call)
     {
         try
         {
-            ClusterSharding.Get(Context.System).ShardRegion(MegaFlowNode.TaskTypeName).Tell(notice);
+            return call();
         }
-        catch (ArgumentException)
+        catch (Exception e)
         {
-            // No task region here (an environment region started without one, as in some tests):
-            // the task still learns at its next command, which fails on the lost environment.
+            return Task.FromException<T>(e);
         }
-    }
-
-    private void OnProvision(Provision m)
-    {
-        switch (_state.Status)
-        {
-            case EnvironmentStatus.Unknown:
-                _provisionWaiters.Add(Sender);
-                Persist(new EnvironmentEvents.Requested(_id, m.Spec, m.TaskId, m.Attempt, DateTimeOffset.UtcNow), e =>
-                {
-                    _state = EnvironmentLogic.Apply(_state, e);
-                    _provider.ProvisionAsync(_id, m.Spec with { TaskId = m.TaskId }, Cancel(_settings.ProvisionTimeout))
-                        .PipeTo(Self, success: h => new ProvisionFinished(h, null), failure: ex => new ProvisionFinished(null, Describe(ex)));
-                });
-                break;
-            case EnvironmentStatus.Provisioning when _state.LeasedTo == m.TaskId:
-                _provisionWaiters.Add(Sender);
-                break;
-            case EnvironmentStatus.Leased when _state.LeasedTo == m.TaskId && _state.LeasedAttempt == m.Attempt:
-                Sender.Tell(new EnvironmentReady(_id, m.TaskId, m.Attempt, _settings.Node));
-                break;
-            default:
-                Sender.Tell(new EnvironmentFailed(_id, m.TaskId, $"cannot provision: environment is {_state.Status}", Lost: _state.IsGone));
-                break;
-        }
-    }
-
-    private void OnProvisionFinished(ProvisionFinished m)
-    {
-        var waiters = _provisionWaiters.ToList();
-        _provisionWaiters.Clear();
-        if (m.Handle is null)
-        {
-            MarkLost($"provisioning failed: {m.Error}", waiters, taskId: _state.LeasedTo);
-            return;
-        }
-        Persist(new EnvironmentEvents.Provisioned(_id, m.Handle, DateTimeOffset.UtcNow), e =>
-        {
-            _state = EnvironmentLogic.Apply(_state, e);
-            if (_destroyAfterProvision)
-            {
-                StartDestroy("destroy requested while provisioning", []);
-                return;
-            }
-            foreach (var w in waiters) w.Tell(new EnvironmentReady(_id, _state.LeasedTo!, _state.LeasedAttempt, _settings.Node));
-        });
-    }
-
-    private void OnLease(EnvironmentProtocol.Lease m)
-    {
-        if (_destroying)
-        {
-            Sender.Tell(new EnvironmentFailed(_id, m.TaskId, "environment is being destroyed", Lost: true));
-            return;
-        }
-        if (EnvironmentLogic.CanLease(_state, m.TaskId) is { } why)
-        {
-            Sender.Tell(new EnvironmentFailed(_id, m.TaskId, why, Lost: _state.IsGone || _state.Status == EnvironmentStatus.Unknown));
-            return;
-        }
-        if (_state.Status == EnvironmentStatus.Leased && _state.LeasedAttempt == m.Attempt)
-        {
-            Sender.Tell(new EnvironmentReady(_id, m.TaskId, m.Attempt, _settings.Node));
-            return;
-        }
-        var replyTo = Sender;
-        Persist(new EnvironmentEvents.Leased(_id, m.TaskId, m.Attempt, DateTimeOffset.UtcNow), e =>
-        {
-            _state = EnvironmentLogic.Apply(_state, e);
-            replyTo.Tell(new EnvironmentReady(_id, m.TaskId, m.Attempt, _settings.Node));
-        });
-    }
-
-    private void OnExec(Exec m)
-    {
-        if (EnvironmentLogic.CanExec(_state, m.TaskId) is { } why)
-        {
-            Sender.Tell(new EnvironmentFailed(_id, m.TaskId, why, Lost: _state.IsGone));
-            return;
-        }
-        var replyTo = Sender;
-        _execsInFlight++;
-        RunExec(_state.Handle!, m).PipeTo(Self,
-            success: r => new ExecFinished(replyTo, m.TaskId, r, null),
-            failure: ex => new ExecFinished(replyTo, m.TaskId, null, Describe(ex)));
     }
 
     private async Task<ExecResult> RunExec(EnvironmentHandle handle, Exec m)
@@ -253,107 +238,35 @@ public sealed class EnvironmentActor : ReceivePersistentActor
             outcome.TimedOut, outcome.StartedAt, outcome.Duration.TotalMilliseconds, artifact);
     }
 
-    private void OnExecFinished(ExecFinished m)
-    {
-        _execsInFlight--;
-        if (_state.IsGone)
-        {
-            // Already marked lost (its resource died while the command ran): just tell the task.
-            m.ReplyTo.Tell(new EnvironmentFailed(_id, m.TaskId, _state.EndReason ?? "environment lost", Lost: true));
-            return;
-        }
-        if (m.Result is not null && _diedDuringExec is null)
-        {
-            m.ReplyTo.Tell(m.Result);
-            return;
-        }
-        MarkLost(m.Error is null ? _diedDuringExec! : $"exec failed: {m.Error}", [m.ReplyTo], m.TaskId);
-    }
-
-    private void OnReset(Reset m)
-    {
-        if (EnvironmentLogic.CanReset(_state) is { } why)
-        {
-            Sender.Tell(new EnvironmentFailed(_id, m.TaskId, why, Lost: _state.IsGone));
-            return;
-        }
-        var replyTo = Sender;
-        Persist(new EnvironmentEvents.ResetStarted(_id, DateTimeOffset.UtcNow), e =>
-        {
-            _state = EnvironmentLogic.Apply(_state, e);
-            _provider.ResetAsync(_state.Handle!, Cancel(_settings.ResetTimeout))
-                .PipeTo(Self, success: () => new ResetFinished(replyTo, m.TaskId, null), failure: ex => new ResetFinished(replyTo, m.TaskId, Describe(ex)));
-        });
-    }
-
-    private void OnResetFinished(ResetFinished m)
-    {
-        if (m.Error is not null)
-        {
-            // Unusable now; MarkLost removes what is left of it.
-            MarkLost($"reset failed: {m.Error}", [m.ReplyTo], m.TaskId);
-            return;
-        }
-        Persist(new EnvironmentEvents.ResetCompleted(_id, DateTimeOffset.UtcNow), e =>
-        {
-            _state = EnvironmentLogic.Apply(_state, e);
-            m.ReplyTo.Tell(new ResetDone(_id));
-        });
-    }
-
-    private void OnDestroy(Destroy m)
-    {
-        if (_state.IsGone || _state.Status == EnvironmentStatus.Unknown)
-        {
-            Sender.Tell(new DestroyDone(_id));
-            Passivate();
-            return;
-        }
-        if (_state.Status == EnvironmentStatus.Provisioning)
-        {
-            _destroyAfterProvision = true;
-            return;
-        }
-        if (_destroying)
-        {
-            // Already on its way out (e.g. the task's destroy and a pool drain): one destroy, both answered.
-            _laterDestroyWaiters.Add(Sender);
-            return;
-        }
-        StartDestroy(m.Reason, [Sender]);
-    }
-
-    private void StartDestroy(string reason, IReadOnlyList<IActorRef> replyTo)
-    {
-        _destroying = true;
-        _provider.DestroyAsync(_state.Handle!, Cancel(_settings.DestroyTimeout))
-            .PipeTo(Self, success: () => new DestroyFinished(reason, replyTo), failure: ex => new DestroyFinished($"{reason} (destroy error: {Describe(ex)})", replyTo));
-    }
-
-    private void MarkLost(string reason, IReadOnlyList<IActorRef> notify, string? taskId = null)
-    {
-        _log.Warning("environment {0} lost: {1}", _id, reason);
-        RemoveLeftovers();
-        Persist(new EnvironmentEvents.Lost(_id, reason, DateTimeOffset.UtcNow), e =>
-        {
-            _state = EnvironmentLogic.Apply(_state, e);
-            foreach (var w in notify) w.Tell(new EnvironmentFailed(_id, taskId ?? "", reason, Lost: true));
-            Passivate();
-        });
-    }
-
     // A lost environment may still hold a resource (a stopped container, or one created by a provision
     // interrupted by a restart): remove it now rather than leave it to the next node start's sweep.
-    private void RemoveLeftovers()
+    private void RemoveLeftoversNow()
     {
         var ct = Cancel(_settings.DestroyTimeout);
-        if (_state.Handle is { } handle)
-            _ = _provider.DestroyAsync(handle, ct).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-        else if (_provider is IResourceRemoval removal)
-            _ = removal.RemoveResourcesOfAsync(_id, ct).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        var handle = _state.Handle;
+        var removal = _provider as IResourceRemoval;
+        Safely(async () =>
+        {
+            if (handle is not null) await _provider.DestroyAsync(handle, ct);
+            else if (removal is not null) await removal.RemoveResourcesOfAsync(_id, ct);
+            return true;
+        }).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 
-    private void Passivate() => Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    // The lessee may be anywhere: reach it through the task region on this node (workers host both).
+    private IActorRef? TaskRegion()
+    {
+        try
+        {
+            return ClusterSharding.Get(Context.System).ShardRegion(MegaFlowNode.TaskTypeName);
+        }
+        catch (ArgumentException)
+        {
+            // No task region here (an environment region started without one, as in some tests):
+            // the task still learns at its next command, which fails on the lost environment.
+            return null;
+        }
+    }
 
     private static CancellationToken Cancel(TimeSpan after) => new CancellationTokenSource(after).Token;
 
@@ -367,9 +280,11 @@ public sealed class EnvironmentActor : ReceivePersistentActor
         return s[..chars];
     }
 
-    private sealed record ProvisionFinished(EnvironmentHandle? Handle, string? Error);
-    private sealed record ExecFinished(IActorRef ReplyTo, string TaskId, ExecResult? Result, string? Error);
-    private sealed record ResetFinished(IActorRef ReplyTo, string TaskId, string? Error);
-    private sealed record DestroyFinished(string Reason, IReadOnlyList<IActorRef> ReplyTo);
-    private sealed record HealthChecked(HealthStatus Status, string? Error);
+    /// <summary>The outcome of an asynchronous call or check, with whom to answer (and, for commands, the request and result).</summary>
+    private sealed record Finished(Commands.IEnvironmentCommand Outcome, IActorRef ReplyTo, Exec? Exec, ExecResult? Result);
+
+    private sealed record CheckTick
+    {
+        public static readonly CheckTick Instance = new();
+    }
 }

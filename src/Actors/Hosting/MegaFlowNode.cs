@@ -41,7 +41,9 @@ public static class MegaFlowNode
         var dataDir = mf.GetString("data-dir", "./data");
         var cluster = Akka.Cluster.Cluster.Get(system);
         var roles = cluster.SelfRoles;
-        var node = NodeKey.Self(system);
+        // Environments, leases and slots belong to this incarnation of the node; container labels name its address.
+        var node = NodeKey.SelfIncarnation(system);
+        var address = NodeKey.Self(system);
 
         agent ??= ScriptedAgent.Instance;
 
@@ -64,16 +66,24 @@ public static class MegaFlowNode
             Directory.CreateDirectory(dataDir);
             if (provider is null)
             {
-                provider = CreateProvider(mf, dataDir, system.Name, node);
+                provider = CreateProvider(mf, dataDir, system.Name, address);
                 // A provider this node made is this node's to close (the Docker provider holds an
                 // engine connection and an event-watch loop); one a host passed in stays the host's.
                 if (provider is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
             }
             artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
-            var envSettings = new EnvironmentActorSettings { Node = node };
+            var envConfig = mf.GetConfig("environment") ?? Config.Empty;
+            var envSettings = new EnvironmentActorSettings
+            {
+                Node = node,
+                CheckInterval = envConfig.GetTimeSpan("check-interval", TimeSpan.FromSeconds(15)),
+                ProvisionTimeout = envConfig.GetTimeSpan("provision-timeout", TimeSpan.FromMinutes(10)),
+                ResetTimeout = envConfig.GetTimeSpan("reset-timeout", TimeSpan.FromMinutes(2)),
+                DestroyTimeout = envConfig.GetTimeSpan("destroy-timeout", TimeSpan.FromMinutes(2)),
+            };
             environments = sharding.Start(EnvironmentTypeName,
                 id => EnvironmentActor.Props(id, provider, artifacts, scheduler, envSettings),
-                shardingSettings, envExtractor, new NodePinnedAllocationStrategy(cluster.SelfAddress), PoisonPill.Instance);
+                shardingSettings, envExtractor, new NodePinnedAllocationStrategy(cluster), PoisonPill.Instance);
 
             if (provider is IResourceInventory or IImageInventory)
                 system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);

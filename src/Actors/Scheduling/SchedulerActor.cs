@@ -66,6 +66,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         });
         Command<EnvironmentStartFinished>(m => Handle(SchedulerLogic.EnvironmentStarted(_state, m.TaskId, m.Attempt)));
         Command<RetireEnvironment>(m => Handle(SchedulerLogic.RetireEnvironment(_state, m.EnvironmentId)));
+        Command<CheckPooled>(m => Sender.Tell(new PoolListing(m.EnvironmentId, SchedulerLogic.Lists(_state, m.EnvironmentId))));
         Command<DrainPools>(_ =>
         {
             var replyTo = Sender;
@@ -75,11 +76,11 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         });
         Command<ReportNodeImages>(m => _state = SchedulerLogic.ReportImages(_state, m.Node, m.Images));
         Command<CurrentClusterState>(OnClusterSnapshot);
-        Command<MemberUp>(m => { if (m.Member.HasRole(_workerRole)) Handle(SchedulerLogic.NodeUp(_state, NodeKey.Of(m.Member))); });
+        Command<MemberUp>(m => { if (m.Member.HasRole(_workerRole)) Handle(SchedulerLogic.NodeUp(_state, NodeKey.Incarnation(m.Member))); });
         Command<IMemberEvent>(m =>
         {
             if (m is MemberRemoved or MemberDowned or MemberLeft or MemberExited)
-                NodeGone(NodeKey.Of(m.Member));
+                NodeGone(NodeKey.Incarnation(m.Member));
         });
         Command<GetSchedulerState>(_ => Sender.Tell(Status()));
         Command<GetSchedulerLeases>(_ => Sender.Tell(new SchedulerLeases(
@@ -135,7 +136,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     // are dropped, live workers are added.
     private void OnClusterSnapshot(CurrentClusterState s)
     {
-        var live = s.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(_workerRole)).Select(NodeKey.Of).ToHashSet();
+        var live = s.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(_workerRole)).Select(NodeKey.Incarnation).ToHashSet();
         foreach (var gone in _state.Nodes.Where(n => !live.Contains(n)).ToList())
             NodeGone(gone);
         foreach (var node in live)

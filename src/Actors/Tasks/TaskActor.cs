@@ -67,6 +67,11 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     private long _execToken;
     private bool _awaitingReset;
     private bool _releaseReusable;
+    // An environment this task asked to destroy and whose DestroyDone has not come: resent a few
+    // times (the environment's own lease check reclaims it if every copy is lost).
+    private string? _destroying;
+    private int _destroyResends;
+    private const int MaxDestroyResends = 20;
     private string? _watchedNode;
 
     public TaskActor(string taskId, TaskActorRefs refs, TaskActorSettings settings, IAgent agent)
@@ -96,8 +101,25 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         Command<EnvironmentReady>(OnEnvironmentReady);
         Command<EnvironmentFailed>(OnEnvironmentFailed);
         Command<ExecResult>(OnExecResult);
-        Command<ResetDone>(_ => { if (_awaitingReset) { _awaitingReset = false; SendRelease(reusable: true); } });
-        Command<DestroyDone>(_ => { });
+        Command<ResetDone>(m =>
+        {
+            if (!_awaitingReset || m.EnvironmentId != _state.Lease?.EnvironmentId) return;
+            _awaitingReset = false;
+            SendRelease(reusable: true);
+        });
+        Command<DestroyDone>(m =>
+        {
+            if (m.EnvironmentId != _destroying) return;
+            _destroying = null;
+            UpdateRetryTimer();
+        });
+        Command<CheckLease>(m =>
+        {
+            var holds = m.Attempt == _state.Attempt && _state.Lease?.EnvironmentId == m.EnvironmentId
+                        && (_state.Status.IsInFlight() || _awaitingReset);
+            Sender.Tell(new LeaseHeld(_taskId, m.Attempt, m.EnvironmentId, holds));
+            LeaveIfNeverSubmitted();
+        });
         Command<NodeLost>(OnNodeLost);
         Command<LeasedEnvironmentLost>(m =>
         {
@@ -146,7 +168,10 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
                 break;
             default:
                 if (_state.PendingRelease is not null && _state.Lease is { } lease)
+                {
+                    _destroying = lease.EnvironmentId;
                     _refs.Environments.Tell(new Destroy(lease.EnvironmentId, "task recovered after its attempt ended"));
+                }
                 UpdateRetryTimer();
                 Retry();
                 break;
@@ -229,14 +254,23 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             UpdateRetryTimer();
             SubscribeToNodeLoss();
             Timers.StartSingleTimer("phase", new PhaseTimeout(_state.Attempt, TaskPhase.Setup), Seconds(_state.Spec!.SetupTimeoutSeconds));
-            var spec = _state.Spec!;
-            if (lease.ReusedEnvironment)
-                _refs.Environments.Tell(new EnvironmentProtocol.Lease(lease.EnvironmentId, _taskId, _state.Attempt));
-            else
-                _refs.Environments.Tell(new Provision(lease.EnvironmentId,
-                    new EnvironmentSpec(spec.Image!, spec.PoolKey, spec.ExecutionMode, spec.CpuLimit,
-                        spec.MemoryLimitMb * 1024L * 1024L, spec.PidsLimit, spec.Network), _taskId, _state.Attempt));
+            SendEnvironmentRequest();
         });
+    }
+
+    // Sent at admission and again on every retry tick until the environment answers (at-least-once:
+    // a Provision to a shard whose node just died is otherwise lost). The environment answers a
+    // repeat of the same attempt's request with the first one's outcome.
+    private void SendEnvironmentRequest()
+    {
+        if (_state.Status != TaskStatus.Provisioning || _state.Lease is not { } lease) return;
+        var spec = _state.Spec!;
+        if (lease.ReusedEnvironment)
+            _refs.Environments.Tell(new EnvironmentProtocol.Lease(lease.EnvironmentId, _taskId, _state.Attempt));
+        else
+            _refs.Environments.Tell(new Provision(lease.EnvironmentId,
+                new EnvironmentSpec(spec.Image!, spec.PoolKey, spec.ExecutionMode, spec.CpuLimit,
+                    spec.MemoryLimitMb * 1024L * 1024L, spec.PidsLimit, spec.Network), _taskId, _state.Attempt));
     }
 
     private void OnEnvironmentReady(EnvironmentReady m)
@@ -358,7 +392,11 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             return;
         }
         if (lease is not null)
+        {
+            _destroying = lease.EnvironmentId;
+            _destroyResends = 0;
             _refs.Environments.Tell(new Destroy(lease.EnvironmentId, $"task {_taskId} attempt ended"));
+        }
         SendRelease(reusable: false);
     }
 
@@ -377,9 +415,17 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
                 Timers.StartSingleTimer("passivate", PassivateNow.Instance, _settings.LingerAfterFinish);
         });
 
-    /// <summary>Re-sends whatever the scheduler has not confirmed yet. Both messages are idempotent there.</summary>
+    /// <summary>Re-sends whatever has not been confirmed yet. Every one of these messages is idempotent at its receiver.</summary>
     private void Retry()
     {
+        SendEnvironmentRequest();
+        if (_awaitingReset && _state.Lease is { } reset)
+            _refs.Environments.Tell(new EnvironmentProtocol.Reset(reset.EnvironmentId, _taskId));
+        if (_destroying is { } env && _destroyResends++ > 0)
+        {
+            if (_destroyResends > MaxDestroyResends) _destroying = null;
+            else _refs.Environments.Tell(new Destroy(env, $"task {_taskId} attempt ended"));
+        }
         if (_state.PendingRelease is { } attempt && !_awaitingReset)
             _refs.Scheduler.Tell(new SchedulerProtocol.ReleaseTask(_taskId, attempt, _releaseReusable));
         if (_state.Status == TaskStatus.Submitted)
@@ -391,7 +437,8 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
 
     private void UpdateRetryTimer()
     {
-        var needed = _state.Status == TaskStatus.Submitted || (_state.PendingRelease is not null && !_awaitingReset);
+        var needed = _state.Status is TaskStatus.Submitted or TaskStatus.Provisioning
+                     || _state.PendingRelease is not null || _awaitingReset || _destroying is not null;
         if (needed && !Timers.IsTimerActive("retry"))
             Timers.StartPeriodicTimer("retry", RetryTick.Instance, _settings.RetryInterval);
         else if (!needed)

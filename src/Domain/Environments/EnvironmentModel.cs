@@ -56,6 +56,12 @@ public static class EnvironmentEvents
     public sealed record Lost(string EnvironmentId, string Reason, DateTimeOffset At) : IEnvironmentEvent;
 }
 
+/// <summary>
+/// Everything the environment's behaviour depends on. The persisted part is folded from events; the
+/// in-flight part (commands running, a destroy under way or deferred, a loss seen mid-command, the
+/// faults of its checks) lives here too, changed by <see cref="EnvironmentTransitions"/> that are
+/// applied but never journaled, because it describes calls that die with the process anyway.
+/// </summary>
 public sealed record EnvironmentState : IMegaFlowMessage
 {
     public required string EnvironmentId { get; init; }
@@ -69,44 +75,32 @@ public sealed record EnvironmentState : IMegaFlowMessage
     public DateTimeOffset? RequestedAt { get; init; }
     public DateTimeOffset? ReadyAt { get; init; }
 
+    /// <summary>The task whose lease the last reset ended (a repeated Reset from it is answered as done).</summary>
+    public string? PreviousLessee { get; init; }
+
+    // ---- in flight (not journaled) ----
+
+    /// <summary>Commands running in the resource now.</summary>
+    public int ExecsInFlight { get; init; }
+
+    /// <summary>The resource died while a command ran: reported with the command's outcome.</summary>
+    public string? DiedDuringExec { get; init; }
+
+    /// <summary>The provider is removing the resource.</summary>
+    public bool Destroying { get; init; }
+
+    /// <summary>A destroy asked for while provisioning or resetting: it starts when that call ends.</summary>
+    public string? DestroyWhenSettled { get; init; }
+
+    /// <summary>Consecutive failed checks (lessee or pool) whose answers said the lease or pool entry is gone.</summary>
+    public int Strikes { get; init; }
+
+    /// <summary>Consecutive faults of the environment's own checks (provider calls that threw).</summary>
+    public int Faults { get; init; }
+
+    public string? LastFault { get; init; }
+
     public bool IsGone => Status is EnvironmentStatus.Destroyed or EnvironmentStatus.Lost;
 
     public static EnvironmentState Empty(string id) => new() { EnvironmentId = id };
-}
-
-/// <summary>Pure environment state machine; the EnvironmentActor drives it around provider calls.</summary>
-public static class EnvironmentLogic
-{
-    public static string? CanRequest(EnvironmentState s) =>
-        s.Status == EnvironmentStatus.Unknown ? null : $"environment {s.EnvironmentId} already {s.Status}";
-
-    public static string? CanLease(EnvironmentState s, string taskId) => s.Status switch
-    {
-        EnvironmentStatus.Ready => null,
-        EnvironmentStatus.Leased when s.LeasedTo == taskId => null,
-        _ => $"environment {s.EnvironmentId} is {s.Status}, not Ready",
-    };
-
-    public static string? CanExec(EnvironmentState s, string taskId) =>
-        s.Status == EnvironmentStatus.Leased && s.LeasedTo == taskId
-            ? null
-            : $"environment {s.EnvironmentId} is {s.Status} (leased to {s.LeasedTo ?? "nobody"}), not leased to {taskId}";
-
-    public static string? CanReset(EnvironmentState s) =>
-        s.Status is EnvironmentStatus.Leased or EnvironmentStatus.Ready ? null : $"cannot reset in status {s.Status}";
-
-    public static EnvironmentState Apply(EnvironmentState s, EnvironmentEvents.IEnvironmentEvent e) => e switch
-    {
-        EnvironmentEvents.Requested x => s with
-        {
-            Status = EnvironmentStatus.Provisioning, Spec = x.Spec, LeasedTo = x.TaskId, LeasedAttempt = x.Attempt, RequestedAt = x.At,
-        },
-        EnvironmentEvents.Provisioned x => s with { Status = EnvironmentStatus.Leased, Handle = x.Handle, ReadyAt = x.At, Leases = s.Leases + 1 },
-        EnvironmentEvents.Leased x => s with { Status = EnvironmentStatus.Leased, LeasedTo = x.TaskId, LeasedAttempt = x.Attempt, Leases = s.Leases + 1 },
-        EnvironmentEvents.ResetStarted => s with { Status = EnvironmentStatus.Resetting },
-        EnvironmentEvents.ResetCompleted => s with { Status = EnvironmentStatus.Ready, LeasedTo = null, LeasedAttempt = 0 },
-        EnvironmentEvents.Destroyed x => s with { Status = EnvironmentStatus.Destroyed, EndReason = x.Reason, LeasedTo = null },
-        EnvironmentEvents.Lost x => s with { Status = EnvironmentStatus.Lost, EndReason = x.Reason, LeasedTo = null },
-        _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown environment event"),
-    };
 }

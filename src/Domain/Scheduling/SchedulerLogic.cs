@@ -78,6 +78,11 @@ public static class SchedulerLogic
             ? SchedulerDecision.Accept(new EnvironmentRetired(environmentId, w.Pool))
             : SchedulerDecision.Duplicate("not an idle environment");
 
+    /// <summary>Whether the scheduler holds the environment in a pool (idle) or in a lease.</summary>
+    public static bool Lists(SchedulerState s, string environmentId) =>
+        s.Idle.Values.Any(pool => pool.Any(w => w.EnvironmentId == environmentId))
+        || s.Leases.Values.Any(l => l.EnvironmentId == environmentId);
+
     /// <summary>Retires every idle warm environment (one event each), for a caller that destroys them.</summary>
     public static SchedulerDecision DrainPools(SchedulerState s)
     {

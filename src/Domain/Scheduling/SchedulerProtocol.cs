@@ -22,6 +22,11 @@ public static class SchedulerProtocol
     /// <summary>An idle warm environment died or failed its health check: drop it from its pool.</summary>
     public sealed record RetireEnvironment(string EnvironmentId) : ISchedulerMessage;
 
+    /// <summary>An idle environment asks whether a pool (or a lease) still lists it; answered with <see cref="PoolListing"/>.</summary>
+    public sealed record CheckPooled(string EnvironmentId) : ISchedulerMessage;
+
+    public sealed record PoolListing(string EnvironmentId, bool Listed) : IMegaFlowMessage;
+
     /// <summary>
     /// Retires every idle warm environment from its pool and answers with their ids, so the caller
     /// can destroy them (the demo does this when it finishes). Leased environments are untouched and

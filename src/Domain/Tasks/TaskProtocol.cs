@@ -68,6 +68,15 @@ public static class TaskProtocol
     /// </summary>
     public sealed record LeasedEnvironmentLost(string TaskId, int Attempt, string EnvironmentId, string Reason) : ITaskMessage;
 
+    /// <summary>
+    /// A leased environment asks whether this attempt still holds it; answered with <see cref="LeaseHeld"/>.
+    /// A lease ends with its attempt: an environment told "no" (twice) reclaims itself, so a release,
+    /// reset or destroy lost in a crash never leaks an environment.
+    /// </summary>
+    public sealed record CheckLease(string TaskId, int Attempt, string EnvironmentId) : ITaskMessage;
+
+    public sealed record LeaseHeld(string TaskId, int Attempt, string EnvironmentId, bool Holds) : IMegaFlowMessage;
+
     // ---- queries over all tasks -----------------------------------------------------------------
 
     /// <summary>Lists tasks (optionally of one status) from the journal; answered with <see cref="TaskListing"/>.</summary>

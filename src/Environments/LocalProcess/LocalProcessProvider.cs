@@ -218,7 +218,10 @@ public sealed class LocalProcessProvider : IEnvironmentProvider, IResourceRemova
     public Task<HealthStatus> CheckHealthAsync(EnvironmentHandle handle, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        return Task.FromResult(Directory.Exists(ScratchFolder(handle)) ? HealthStatus.Healthy : HealthStatus.Missing);
+        // A handle that is not a folder under this provider's root (another node's, another
+        // provider's) names nothing this node owns: for this node, that resource is missing.
+        if (!TryScratchFolder(handle, out var folder)) return Task.FromResult(HealthStatus.Missing);
+        return Task.FromResult(Directory.Exists(folder) ? HealthStatus.Healthy : HealthStatus.Missing);
     }
 
     /// <summary>
@@ -234,6 +237,20 @@ public sealed class LocalProcessProvider : IEnvironmentProvider, IResourceRemova
         if (!string.Equals(Path.GetDirectoryName(path), _root, StringComparison.Ordinal) || Path.GetFileName(path) is "" or "." or "..")
             throw new ArgumentException($"handle reference '{handle.Reference}' is not a scratch folder under {_root}", nameof(handle));
         return path;
+    }
+
+    private bool TryScratchFolder(EnvironmentHandle handle, out string folder)
+    {
+        try
+        {
+            folder = ScratchFolder(handle);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            folder = "";
+            return false;
+        }
     }
 
     private static async Task DrainAsync(Stream stream, OutputCapture capture)

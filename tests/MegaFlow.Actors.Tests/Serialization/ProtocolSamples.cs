@@ -93,6 +93,8 @@ public static class ProtocolSamples
         new TaskProtocol.AdmitTask(TaskId, 2, SchedLease),
         new TaskProtocol.ReleaseConfirmed(TaskId, 2),
         new TaskProtocol.LeasedEnvironmentLost(TaskId, 2, "env-3f2a@node-a:4053", "container mf-env-3f2a died (exit code 137) without MegaFlow stopping it"),
+        new TaskProtocol.CheckLease(TaskId, 2, EnvId),
+        new TaskProtocol.LeaseHeld(TaskId, 2, EnvId, Holds: false),
         new TaskProtocol.ListTasks(TaskStatus.Completed),
         new TaskListing(
             new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },
@@ -147,6 +149,8 @@ public static class ProtocolSamples
         new SchedulerProtocol.ReleaseTask(TaskId, 2, EnvironmentReusable: true),
         new SchedulerProtocol.EnvironmentStartFinished(TaskId, 2),
         new SchedulerProtocol.RetireEnvironment(EnvId),
+        new SchedulerProtocol.CheckPooled(EnvId),
+        new SchedulerProtocol.PoolListing(EnvId, Listed: true),
         SchedulerProtocol.GetSchedulerState.Instance,
         new SchedulerProtocol.QueueDepthChanged(17, 4, At(5)),
         new SchedulerProtocol.ReportNodeImages("10.0.0.7:4053", ["megaflow/base:1", "python:3.12"]),
@@ -185,6 +189,14 @@ public static class ProtocolSamples
             EndReason = "not yet",
             RequestedAt = At(2),
             ReadyAt = At(4),
+            PreviousLessee = "task-swe-0041",
+            ExecsInFlight = 1,
+            DiedDuringExec = "container exited with 137",
+            Destroying = true,
+            DestroyWhenSettled = "pool drained",
+            Strikes = 1,
+            Faults = 2,
+            LastFault = "engine did not answer",
         },
 
         // environment messages
