@@ -89,7 +89,7 @@ public static class MegaFlowNode
                 system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);
 
             system.ActorOf(Props.Create<TaskQueryActor>(), TaskQueryActor.Name);
-            var taskSettings = ReadTaskSettings(mf.GetConfig("task"), node);
+            var taskSettings = ReadTaskSettings(mf.GetConfig("task"), address); // where the task ran, for people
             var refs = new TaskActorRefs(scheduler, environments, mediator, memberWatcher);
             tasks = sharding.Start(TaskTypeName,
                 id => TaskActor.Props(id, refs, taskSettings, agent),

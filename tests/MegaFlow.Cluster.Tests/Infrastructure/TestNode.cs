@@ -24,6 +24,9 @@ public sealed class TestNode : IAsyncDisposable
     public NodeSettings Settings { get; }
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
     public string Key => $"{Address.Host}:{Address.Port}";
+
+    /// <summary>This run of the node ("host:port~uid"): what leases, slots and environment ids name.</summary>
+    public string Incarnation => MegaFlow.Actors.Cluster.NodeKey.SelfIncarnation(System);
     public bool Crashed { get; private set; }
 
     /// <summary>Test-friendly timing: quick retries and failure detection; downing is left to the test.</summary>
