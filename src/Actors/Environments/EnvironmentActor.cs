@@ -156,9 +156,9 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
                 case Warn w:
                     _log.Warning(w.Message);
                     break;
-                case RetryRecoveryLater r:
+                case RetryHealthCheckLater r:
                     var delay = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, r.Faults)));
-                    Timers.StartSingleTimer("recheck", new Finished(Commands.Recovered.Instance, ActorRefs.Nobody, null, null), delay);
+                    Timers.StartSingleTimer("recheck", new Finished(Commands.Recheck.Instance, ActorRefs.Nobody, null, null), delay);
                     break;
                 case EnvironmentEffects.Passivate:
                     Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));

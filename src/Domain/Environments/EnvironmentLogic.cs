@@ -28,6 +28,15 @@ public static class EnvironmentCommands
         public static readonly Recovered Instance = new();
     }
 
+    /// <summary>
+    /// Time to repeat a health check that failed (<see cref="EnvironmentEffects.RetryHealthCheckLater"/>). Not a
+    /// second <see cref="Recovered"/>: this incarnation has been running since, with calls of its own in flight.
+    /// </summary>
+    public sealed record Recheck : IEnvironmentCommand
+    {
+        public static readonly Recheck Instance = new();
+    }
+
     public sealed record ProvisionFinished(EnvironmentHandle? Handle, string? Error) : IEnvironmentCommand;
 
     /// <summary>A command ended: <paramref name="Error"/> is null when the provider answered (whatever the exit code).</summary>
@@ -132,8 +141,8 @@ public static class EnvironmentEffects
     /// <summary>Log a warning line (losses and give-ups are worth an operator's attention).</summary>
     public sealed record Warn(string Message) : IEffect;
 
-    /// <summary>Retry the recovery checks after a fault, with backoff.</summary>
-    public sealed record RetryRecoveryLater(int Faults) : IEffect;
+    /// <summary>Send <see cref="EnvironmentCommands.Recheck"/> after a backoff that grows with the faults.</summary>
+    public sealed record RetryHealthCheckLater(int Faults) : IEffect;
 
     public sealed record Passivate : IEffect
     {
@@ -196,6 +205,10 @@ public static class EnvironmentLogic
         EnvironmentCommands.Destroy c => OnDestroy(s, c),
         EnvironmentCommands.ResourceDied c => OnResourceDied(s, c, now),
         EnvironmentCommands.Recovered => OnRecovered(s, host, now),
+        // Only a leased environment left alone since its failed check is checked again.
+        EnvironmentCommands.Recheck => s.Status == EnvironmentStatus.Leased && !s.Destroying && s.DestroyWhenSettled is null && s.Faults > 0
+            ? EnvironmentDecision.Do(EnvironmentEffects.CheckHealth.Instance)
+            : EnvironmentDecision.None,
         EnvironmentCommands.ProvisionFinished c => OnProvisionFinished(s, c, host, now),
         EnvironmentCommands.ExecFinished c => OnExecFinished(s, c, now),
         EnvironmentCommands.ResetFinished c => OnResetFinished(s, c, now),
@@ -274,7 +287,7 @@ public static class EnvironmentLogic
         if (s.Status == EnvironmentStatus.Ready && s.PreviousLessee == c.TaskId && !s.Destroying)
             return EnvironmentDecision.Do(new EnvironmentEffects.Reply(new ResetDone(s.EnvironmentId)));
         if (s.Destroying || s.DestroyWhenSettled is not null || s.ExecsInFlight > 0
-            || !(s.Status == EnvironmentStatus.Leased && s.LeasedTo == c.TaskId || s.Status == EnvironmentStatus.Ready))
+            || !(s.Status == EnvironmentStatus.Leased && s.LeasedTo == c.TaskId))
             return Refuse(s, c.TaskId, $"cannot reset: environment is {Describe(s)}", lost: s.IsGone);
         return Persist(new EnvironmentEvents.ResetStarted(s.EnvironmentId, now),
             new EnvironmentEffects.Wait(EnvironmentEffects.WaitKind.Reset), EnvironmentEffects.StartReset.Instance);
@@ -385,7 +398,7 @@ public static class EnvironmentLogic
 
     private static EnvironmentDecision OnHealthChecked(EnvironmentState s, EnvironmentCommands.HealthChecked c, DateTimeOffset now)
     {
-        if (s.IsGone || s.Status is not (EnvironmentStatus.Leased or EnvironmentStatus.Ready)) return EnvironmentDecision.None;
+        if (s.IsGone || s.Destroying || s.Status is not (EnvironmentStatus.Leased or EnvironmentStatus.Ready)) return EnvironmentDecision.None;
         switch (c.Healthy)
         {
             case true:
@@ -399,7 +412,7 @@ public static class EnvironmentLogic
                     return Lose(s, $"gave up after {faults} failed health checks: {c.Error}", now, removeLeftovers: true);
                 return EnvironmentDecision.Change(new EnvironmentTransitions.Faulted(c.Error ?? "health check failed"),
                     new EnvironmentEffects.Warn($"environment {s.EnvironmentId}: health check failed ({faults} of {MaxFaults}): {c.Error}"),
-                    new EnvironmentEffects.RetryRecoveryLater(faults));
+                    new EnvironmentEffects.RetryHealthCheckLater(faults));
         }
     }
 

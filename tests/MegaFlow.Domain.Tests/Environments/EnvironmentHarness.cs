@@ -90,7 +90,7 @@ internal sealed class EnvironmentHarness
                 case E.StartReset: ResettingCall = true; break;
                 case E.StartDestroy: DestroyingCall = true; break;
                 case E.CheckHealth: CheckingHealth = true; break;
-                case E.RetryRecoveryLater: RecoveryRetryPending = true; break;
+                case E.RetryHealthCheckLater: RecoveryRetryPending = true; break;
                 case E.StartExec: _execs.Add(((C.Exec)command).TaskId); break;
                 case E.Passivate: Passivated = true; break;
             }

@@ -136,10 +136,10 @@ public class EnvironmentPropertyTests
                 Add(new C.HealthChecked(false, "no such container"));
                 Add(new C.HealthChecked(null, "engine unreachable"), 3);
             }
-            if (_h.RecoveryRetryPending) steps.Add(("Recovered (retry)", () =>
+            if (_h.RecoveryRetryPending) steps.Add(("Recheck (retry)", () =>
             {
                 if (_h.ResettingCall || _h.DestroyingCall || _h.ExecsRunning.Count > 0) Reached.Add("recovery retried while a call runs");
-                return _h.Send(C.Recovered.Instance);
+                return _h.Send(C.Recheck.Instance);
             }));
 
             // The actor starts again: on its node, or (its shard moved) on another incarnation.
@@ -206,7 +206,7 @@ public class EnvironmentPropertyTests
             if (d.Transitions.Any(t => t is Tr.DiedDuringExec)) Reached.Add("died during exec");
             if (d.Transitions.Any(t => t is Tr.DestroyStarted) && before.Strikes > 0)
                 Reached.Add(before.Status == EnvironmentStatus.Leased ? "lease reclaimed" : "idle environment reclaimed");
-            if (d.Effects.Any(e => e is E.RetryRecoveryLater)) Reached.Add("health check retried");
+            if (d.Effects.Any(e => e is E.RetryHealthCheckLater)) Reached.Add("health check retried");
             if (_h.Waiting(E.WaitKind.Destroy) > 1) Reached.Add("several waiting for a destroy");
         }
     }

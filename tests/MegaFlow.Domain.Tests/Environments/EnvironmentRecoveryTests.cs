@@ -156,7 +156,7 @@ public class EnvironmentRecoveryTests
         Assert.Empty(d.Events);
         Assert.Equal([new Tr.Faulted("engine unreachable")], d.Transitions);
         Assert.IsType<E.Warn>(d.Effects[0]);
-        Assert.Equal(new E.RetryRecoveryLater(1), d.Effects[1]);
+        Assert.Equal(new E.RetryHealthCheckLater(1), d.Effects[1]);
         Assert.Equal(2, d.Effects.Count);
         s = EnvironmentLogic.ApplyTransitions(s, d);
         Assert.Equal((1, "engine unreachable"), (s.Faults, s.LastFault));
@@ -171,7 +171,7 @@ public class EnvironmentRecoveryTests
         for (var fault = 1; fault < EnvironmentLogic.MaxFaults; fault++)
         {
             var d = h.Send(new C.HealthChecked(null, "engine unreachable"));
-            Assert.Contains(new E.RetryRecoveryLater(fault), d.Effects);
+            Assert.Contains(new E.RetryHealthCheckLater(fault), d.Effects);
             Assert.Equal(fault, h.State.Faults);
             h.Send(C.Recovered.Instance); // the retry
             Assert.True(h.CheckingHealth);
@@ -183,7 +183,7 @@ public class EnvironmentRecoveryTests
         Assert.StartsWith($"gave up after {EnvironmentLogic.MaxFaults} failed health checks", lost.Reason);
         Assert.Contains(E.RemoveLeftovers.Instance, last.Effects);
         Assert.Contains(new E.NotifyLessee(Notice(lost.Reason)), last.Effects);
-        Assert.DoesNotContain(last.Effects, e => e is E.RetryRecoveryLater);
+        Assert.DoesNotContain(last.Effects, e => e is E.RetryHealthCheckLater);
     }
 
     [Fact]
@@ -197,7 +197,7 @@ public class EnvironmentRecoveryTests
         var d = h.Send(new C.HealthChecked(null, "busy"));
 
         Assert.Empty(d.Events);
-        Assert.Contains(new E.RetryRecoveryLater(1), d.Effects);
+        Assert.Contains(new E.RetryHealthCheckLater(1), d.Effects);
     }
 
     public static TheoryData<string> NotSettled => new("Unknown", "Provisioning", "Resetting", "Destroyed", "Lost", "Provisioning+DestroyDeferred", "Resetting+DestroyDeferred");
@@ -413,16 +413,11 @@ public class EnvironmentRecoveryTests
         Assert.Same(EnvironmentDecision.None, Decide(s, new C.PoolAnswered(false)));
     }
 
-    // ---------------------------------------------------------------- the retried recovery
+    // ---------------------------------------------------------------- the retried health check
     //
-    // After a failed health check the actor retries "the recovery checks" by deciding Recovered
-    // again (RetryRecoveryLater). That later Recovered arrives in an incarnation that has been
-    // running all along, with provider calls of its own in flight. OnRecovered treats it as a fresh
-    // restart ("the provider call died with the previous incarnation of the actor"), which is false
-    // then: a running reset is declared interrupted (Lost, leftovers removed under it), and an idle
-    // environment already being destroyed gets a second StartDestroy.
-    // BUG in EnvironmentLogic.OnRecovered, deliberately not fixed here: the two BUG_ tests below
-    // state the rule and fail until it is fixed.
+    // After a failed health check the actor repeats only the check (Recheck), later, in an
+    // incarnation that has been running all along with provider calls of its own in flight: a reset
+    // or destroy started meanwhile must not be treated as interrupted.
 
     /// <summary>A restarted leased environment whose first health check failed: a retry is scheduled.</summary>
     private static EnvironmentHarness LeasedWithARecoveryRetryPending()
@@ -435,13 +430,24 @@ public class EnvironmentRecoveryTests
     }
 
     [Fact]
-    public void BUG_A_recovery_retry_does_not_lose_an_environment_whose_reset_this_incarnation_started()
+    public void A_health_check_retry_checks_a_leased_environment_again_and_a_healthy_answer_clears_the_faults()
+    {
+        var h = LeasedWithARecoveryRetryPending();
+        var retry = h.Send(C.Recheck.Instance);
+        Assert.Equal([E.CheckHealth.Instance], retry.Effects);
+        h.Send(new C.HealthChecked(true, null));
+        Assert.Equal(0, h.State.Faults);
+        Assert.Equal(EnvironmentStatus.Leased, h.State.Status);
+    }
+
+    [Fact]
+    public void A_health_check_retry_does_not_lose_an_environment_whose_reset_this_incarnation_started()
     {
         var h = LeasedWithARecoveryRetryPending();
         h.Send(new C.Reset(Lessee)); // the task's run ended before the retry timer fired
         Assert.True(h.ResettingCall);
 
-        var retry = h.Send(C.Recovered.Instance);
+        var retry = h.Send(C.Recheck.Instance);
 
         // The reset is running, not interrupted: nothing may be lost or removed under it.
         Assert.DoesNotContain(retry.Events, e => e is Ev.Lost);
@@ -451,7 +457,7 @@ public class EnvironmentRecoveryTests
     }
 
     [Fact]
-    public void BUG_A_recovery_retry_does_not_start_a_second_destroy()
+    public void A_health_check_retry_does_not_start_a_second_destroy()
     {
         var h = LeasedWithARecoveryRetryPending();
         h.Send(new C.Reset(Lessee));
@@ -459,7 +465,7 @@ public class EnvironmentRecoveryTests
         h.Send(new C.Destroy("pool drained"));
         Assert.True(h.State.Destroying);
 
-        h.Send(C.Recovered.Instance);
+        h.Send(C.Recheck.Instance);
 
         // One destroy, every asker answered (OnDestroy).
         Assert.Equal(1, h.Count<E.StartDestroy>());

@@ -40,6 +40,7 @@ public class EnvironmentTransitionTableTests
         ["Destroy"] = new C.Destroy("pool drained"),
         ["ResourceDied"] = new C.ResourceDied("container killed"),
         ["Recovered"] = C.Recovered.Instance,
+        ["Recheck"] = C.Recheck.Instance,
         ["ProvisionFinished(ok)"] = new C.ProvisionFinished(Handle, null),
         ["ProvisionFinished(error)"] = new C.ProvisionFinished(null, "image not found"),
         ["ExecFinished(ok)"] = new C.ExecFinished(Lessee, null),
@@ -69,11 +70,13 @@ public class EnvironmentTransitionTableTests
         ["Exec(task-1)"] = ["failed", "failed", "failed", "ExecStarted", "failed", "failed-lost", "failed-lost", "failed", "failed", "failed", "ExecStarted"],
         ["Exec(task-2)"] = ["failed", "failed", "failed", "failed", "failed", "failed-lost", "failed-lost", "failed", "failed", "failed", "failed"],
         ["Reset(task-1)"] = ["failed", "failed", "reset-done", "ResetStarted wait", "wait", "failed-lost", "failed-lost", "failed", "failed", "wait", "failed"],
-        // An idle environment may be reset by any task (Ready is not leased to anyone).
-        ["Reset(task-2)"] = ["failed", "failed", "ResetStarted wait", "failed", "failed", "failed-lost", "failed-lost", "failed", "failed", "failed", "failed"],
+        // Only the lessee resets; an idle environment is already reset.
+        ["Reset(task-2)"] = ["failed", "failed", "failed", "failed", "failed", "failed-lost", "failed-lost", "failed", "failed", "failed", "failed"],
         ["Destroy"] = ["destroy-done", "DestroyDeferred wait", "DestroyStarted wait", "DestroyStarted wait", "DestroyDeferred wait", "destroy-done", "destroy-done", "wait", "wait", "wait", "DestroyStarted wait"],
         ["ResourceDied"] = ["-", "-", "Lost", "Lost", "-", "-", "-", "-", "-", "-", "DiedDuringExec"],
         ["Recovered"] = ["-", "Lost", "DestroyStarted", "check", "Lost", "passivate", "passivate", X, X, X, X],
+        // Only after a failed check (faults > 0, see EnvironmentRecoveryTests) is there anything to recheck.
+        ["Recheck"] = ["-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"],
         ["ProvisionFinished(ok)"] = ["-", "Provisioned", "-", "-", "-", "-", "-", "-", "Provisioned DestroyStarted", "-", "-"],
         ["ProvisionFinished(error)"] = ["-", "Lost", "-", "-", "-", "-", "-", "-", "Lost", "-", "-"],
         ["ExecFinished(ok)"] = [X, X, X, "ExecEnded exec-result", X, "ExecEnded failed-lost", "ExecEnded failed-lost", "ExecEnded failed-lost", X, X, "ExecEnded exec-result"],
