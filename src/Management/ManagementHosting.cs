@@ -30,7 +30,7 @@ public static class ManagementHosting
         var node = new ManagementNode(settings);
         host.ConfigureServices(s => s.AddSingleton(node));
         if (!settings.Enabled) return node;
-        var token = settings.Token ?? GenerateToken(settings.TokenFile);
+        var token = settings.Token ?? KeptOrGeneratedToken(settings.TokenFile);
         host.ConfigureWebHost(web => web
             .UseKestrel(k =>
             {
@@ -83,6 +83,36 @@ public static class ManagementHosting
         if (status == StatusCodes.Status500InternalServerError) log.LogError(error, "management request {Path} failed", http.Request.Path);
         http.Response.StatusCode = status;
         await http.Response.WriteAsJsonAsync(new Contracts.ApiError(message, code), ManagementJson.Options);
+    }
+
+    /// <summary>
+    /// The token a previous start of this node generated, if its file is there, readable and holds one;
+    /// otherwise a new random one, written there. Reusing it keeps scripts and operators holding the
+    /// token working across restarts; a node without a data directory gets a fresh one each start.
+    /// </summary>
+    private static string KeptOrGeneratedToken(string? file)
+    {
+        if (file is not null && Kept(file) is { } kept) return kept;
+        return GenerateToken(file);
+    }
+
+    private static string? Kept(string file)
+    {
+        try
+        {
+            if (!File.Exists(file)) return null;
+            var text = File.ReadAllText(file).Trim();
+            // Anything but one word is not a token this node wrote (an emptied or hand-edited file): replaced.
+            if (text.Length == 0 || text.Any(char.IsWhiteSpace)) return null;
+            // A copy made with the umask's mode, or loosened since, is narrowed again to its owner.
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(file) & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0)
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            return text;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // unreadable, or its mode cannot be narrowed: replaced (GenerateToken fails loudly if it cannot write either)
+        }
     }
 
     /// <summary>A random token, written where the CLI on this machine looks for it (owner-only permissions).</summary>
