@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using Akka.Actor;
 using MegaFlow.Management.Cluster;
 using MegaFlow.Management.Environments;
 using MegaFlow.Management.Health;
@@ -45,7 +44,13 @@ public static class ManagementHosting
             .Configure(app =>
             {
                 var log = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("MegaFlow.Management");
-                app.UseExceptionHandler(e => e.Run(http => WriteError(http, log)));
+                app.UseExceptionHandler(new ExceptionHandlerOptions
+                {
+                    ExceptionHandler = http => WriteError(http, log),
+                    // The middleware would log every exception it handles as "unhandled", with its
+                    // stack trace; WriteError logs the expected ones (timeouts, starting) as one line.
+                    SuppressDiagnosticsCallback = c => RouteFailures.Classify(c.Exception).Expected,
+                });
                 app.UseRouting();
                 app.Use(MutationGuard.CheckBeforeEndpoint);
                 app.UseEndpoints(endpoints =>
@@ -68,21 +73,18 @@ public static class ManagementHosting
         return node;
     }
 
-    // Every failure becomes a JSON error naming its cause; a stack trace goes to the log, never to the caller.
+    // Every failure becomes a JSON error naming its cause. An expected one (a timeout, the node
+    // starting) is one warning line; only a real fault's stack trace goes to the log, never to the caller.
     private static async Task WriteError(HttpContext http, ILogger log)
     {
         var error = http.Features.Get<IExceptionHandlerFeature>()?.Error;
-        var (status, code, message) = error switch
-        {
-            NodeNotStartedException e => (StatusCodes.Status503ServiceUnavailable, "starting", e.Message),
-            AskTimeoutException => (StatusCodes.Status504GatewayTimeout, "timeout", "the cluster did not answer in time (is the scheduler or the shard's node reachable?)"),
-            BadHttpRequestException e => (StatusCodes.Status400BadRequest, "bad_request", e.Message),
-            TaskCanceledException or OperationCanceledException => (StatusCodes.Status504GatewayTimeout, "timeout", "the request was cancelled or timed out"),
-            _ => (StatusCodes.Status500InternalServerError, "internal", error?.Message ?? "unknown error"),
-        };
-        if (status == StatusCodes.Status500InternalServerError) log.LogError(error, "management request {Path} failed", http.Request.Path);
-        http.Response.StatusCode = status;
-        await http.Response.WriteAsJsonAsync(new Contracts.ApiError(message, code), ManagementJson.Options);
+        var failure = RouteFailures.Classify(error);
+        if (failure.Expected)
+            log.LogWarning("{Method} {Path}: {Status} {Code}: {Message}", http.Request.Method, http.Request.Path, failure.Status, failure.Code, failure.Message);
+        else
+            log.LogError(error, "management request {Method} {Path} failed", http.Request.Method, http.Request.Path);
+        http.Response.StatusCode = failure.Status;
+        await http.Response.WriteAsJsonAsync(new Contracts.ApiError(failure.Message, failure.Code), ManagementJson.Options);
     }
 
     /// <summary>
