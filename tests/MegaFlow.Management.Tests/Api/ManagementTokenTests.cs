@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using MegaFlow.Management.Tests.Infrastructure;
 using MegaFlow.Node.Tests;
 
 namespace MegaFlow.Management.Tests.Api;
@@ -41,18 +42,7 @@ public sealed class ManagementTokenTests : IDisposable
         }, "node");
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            await Infrastructure.CliRun.Eventually(async () =>
-            {
-                try
-                {
-                    return (await http.GetAsync($"http://127.0.0.1:{_api}/ready")).IsSuccessStatusCode;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    return false;
-                }
-            }, TimeSpan.FromMinutes(1), "the node is ready", () => node.Output);
+            await CliRun.WaitReadyAsync($"127.0.0.1:{_api}", TimeSpan.FromMinutes(1), () => node.Output);
         }
         catch
         {

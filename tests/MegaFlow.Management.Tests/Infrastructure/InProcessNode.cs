@@ -53,18 +53,7 @@ public sealed class InProcessNode : IAsyncDisposable
         try
         {
             await host.StartAsync();
-            using var http = node.Http();
-            await CliRun.Eventually(async () =>
-            {
-                try
-                {
-                    return (await http.GetAsync("ready")).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, TimeSpan.FromMinutes(1), "the in-process node is ready", () => string.Join("\n", log.Lines));
+            await CliRun.WaitReadyAsync(node.Api, TimeSpan.FromMinutes(1), () => string.Join("\n", log.Lines));
         }
         catch
         {
