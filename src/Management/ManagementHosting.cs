@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using Akka.Actor;
 using MegaFlow.Management.Cluster;
 using MegaFlow.Management.Environments;
 using MegaFlow.Management.Health;
@@ -30,7 +29,7 @@ public static class ManagementHosting
         var node = new ManagementNode(settings);
         host.ConfigureServices(s => s.AddSingleton(node));
         if (!settings.Enabled) return node;
-        var token = settings.Token ?? GenerateToken(settings.TokenFile);
+        var token = settings.Token ?? KeptOrGeneratedToken(settings.TokenFile);
         host.ConfigureWebHost(web => web
             .UseKestrel(k =>
             {
@@ -45,7 +44,13 @@ public static class ManagementHosting
             .Configure(app =>
             {
                 var log = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("MegaFlow.Management");
-                app.UseExceptionHandler(e => e.Run(http => WriteError(http, log)));
+                app.UseExceptionHandler(new ExceptionHandlerOptions
+                {
+                    ExceptionHandler = http => WriteError(http, log),
+                    // The middleware would log every exception it handles as "unhandled", with its
+                    // stack trace; WriteError logs the expected ones (timeouts, starting) as one line.
+                    SuppressDiagnosticsCallback = c => RouteFailures.Classify(c.Exception).Expected,
+                });
                 app.UseRouting();
                 app.Use(MutationGuard.CheckBeforeEndpoint);
                 app.UseEndpoints(endpoints =>
@@ -68,21 +73,48 @@ public static class ManagementHosting
         return node;
     }
 
-    // Every failure becomes a JSON error naming its cause; a stack trace goes to the log, never to the caller.
+    // Every failure becomes a JSON error naming its cause. An expected one (a timeout, the node
+    // starting) is one warning line; only a real fault's stack trace goes to the log, never to the caller.
     private static async Task WriteError(HttpContext http, ILogger log)
     {
         var error = http.Features.Get<IExceptionHandlerFeature>()?.Error;
-        var (status, code, message) = error switch
+        var failure = RouteFailures.Classify(error);
+        if (failure.Expected)
+            log.LogWarning("{Method} {Path}: {Status} {Code}: {Message}", http.Request.Method, http.Request.Path, failure.Status, failure.Code, failure.Message);
+        else
+            log.LogError(error, "management request {Method} {Path} failed", http.Request.Method, http.Request.Path);
+        http.Response.StatusCode = failure.Status;
+        await http.Response.WriteAsJsonAsync(new Contracts.ApiError(failure.Message, failure.Code), ManagementJson.Options);
+    }
+
+    /// <summary>
+    /// The token a previous start of this node generated, if its file is there, readable and holds one;
+    /// otherwise a new random one, written there. Reusing it keeps scripts and operators holding the
+    /// token working across restarts; a node without a data directory gets a fresh one each start.
+    /// </summary>
+    private static string KeptOrGeneratedToken(string? file)
+    {
+        if (file is not null && Kept(file) is { } kept) return kept;
+        return GenerateToken(file);
+    }
+
+    private static string? Kept(string file)
+    {
+        try
         {
-            NodeNotStartedException e => (StatusCodes.Status503ServiceUnavailable, "starting", e.Message),
-            AskTimeoutException => (StatusCodes.Status504GatewayTimeout, "timeout", "the cluster did not answer in time (is the scheduler or the shard's node reachable?)"),
-            BadHttpRequestException e => (StatusCodes.Status400BadRequest, "bad_request", e.Message),
-            TaskCanceledException or OperationCanceledException => (StatusCodes.Status504GatewayTimeout, "timeout", "the request was cancelled or timed out"),
-            _ => (StatusCodes.Status500InternalServerError, "internal", error?.Message ?? "unknown error"),
-        };
-        if (status == StatusCodes.Status500InternalServerError) log.LogError(error, "management request {Path} failed", http.Request.Path);
-        http.Response.StatusCode = status;
-        await http.Response.WriteAsJsonAsync(new Contracts.ApiError(message, code), ManagementJson.Options);
+            if (!File.Exists(file)) return null;
+            var text = File.ReadAllText(file).Trim();
+            // Anything but one word is not a token this node wrote (an emptied or hand-edited file): replaced.
+            if (text.Length == 0 || text.Any(char.IsWhiteSpace)) return null;
+            // A copy made with the umask's mode, or loosened since, is narrowed again to its owner.
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(file) & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0)
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            return text;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // unreadable, or its mode cannot be narrowed: replaced (GenerateToken fails loudly if it cannot write either)
+        }
     }
 
     /// <summary>A random token, written where the CLI on this machine looks for it (owner-only permissions).</summary>

@@ -18,8 +18,9 @@ public sealed record ManagementSettings
     public int Port { get; init; } = DefaultPort;
 
     /// <summary>
-    /// Bearer token for mutating routes. When none is configured the node generates one at start and
-    /// writes it to <see cref="TokenFile"/> (readable by its own user only), so mutations are never open.
+    /// Bearer token for mutating routes. When none is configured the node reuses the one in
+    /// <see cref="TokenFile"/> from an earlier start, or generates one and writes it there (readable by
+    /// its own user only), so mutations are never open and a restart does not change the token.
     /// </summary>
     public string? Token { get; init; }
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using MegaFlow.Actors.Hosting;
 using MegaFlow.Actors.Persistence;
+using MegaFlow.Environments;
 using MegaFlow.Management;
 using MegaFlow.Management.Metrics;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,7 +29,10 @@ public static class NodeHost
 {
     /// <param name="management">The management API's settings; null runs no API (the demo).</param>
     /// <param name="jsonLogs">One JSON object per log line (MEGAFLOW_LOG_FORMAT=json), for log shippers.</param>
-    public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning, ManagementSettings? management = null, bool jsonLogs = false)
+    /// <param name="provider">The environment provider, instead of the one the configuration names (tests).</param>
+    /// <param name="logging">More logging configuration after the node's own (tests capture the log with it).</param>
+    public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning, ManagementSettings? management = null, bool jsonLogs = false,
+        IEnvironmentProvider? provider = null, Action<ILoggingBuilder>? logging = null)
     {
         var handle = new NodeHandle();
         var hostBuilder = Host.CreateDefaultBuilder()
@@ -39,6 +43,7 @@ public static class NodeHost
                 else l.AddSimpleConsole(o => o.SingleLine = true);
                 // Kestrel and routing are chatty at Information; their warnings still show.
                 l.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+                logging?.Invoke(l);
             });
         var managementNode = management is null ? null : hostBuilder.AddMegaFlowManagement(management);
         return hostBuilder
@@ -68,7 +73,7 @@ public static class NodeHost
                     {
                         // Tables first (one node at a time), then actors, then join.
                         SchemaInitializer.Ensure(settings);
-                        var refs = MegaFlowNode.Start(system);
+                        var refs = MegaFlowNode.Start(system, provider);
                         MegaFlowNode.Join(system, settings);
                         managementNode?.OnActorsStarted(system, refs);
                         handle.Set(system, refs);

@@ -33,6 +33,12 @@ internal static class EnvsPalette
         c.Console.Write(t);
         c.Console.WriteLine($"{v.Environments.Count} environment(s)");
         if (v.Failed.Count > 0) c.Console.MarkupLine($"[yellow]regions that did not answer:[/] {E(string.Join(", ", v.Failed))}");
+        // Listed but silent (stuck, failing, or on an unreachable node): named, one a line, and still exit 0 with the rows.
+        if (v.Unanswered.Count > 0)
+        {
+            c.Console.MarkupLine($"[yellow]{v.Unanswered.Count} environment(s) did not answer (status unknown):[/]");
+            foreach (var u in v.Unanswered) c.Console.WriteLine($"  {u.EnvironmentId} on {u.Node}: {u.Reason}");
+        }
         return ExitCodes.Ok;
     }
 

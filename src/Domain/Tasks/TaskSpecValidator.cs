@@ -41,8 +41,8 @@ public static class TaskSpecValidator
             errors.Add(new("taskId", "is required"));
         else if (spec.TaskId.Length > MaxTaskIdLength)
             errors.Add(new("taskId", $"is {spec.TaskId.Length} characters; the limit is {MaxTaskIdLength}"));
-        else if (spec.TaskId.Any(c => char.IsControl(c) || c == '/' || char.IsWhiteSpace(c)))
-            errors.Add(new("taskId", "must not contain whitespace, control characters or '/'"));
+        else if (TaskIdProblem(spec.TaskId) is { } problem)
+            errors.Add(new("taskId", problem));
 
         if (string.IsNullOrWhiteSpace(spec.Mode))
             errors.Add(new("mode", "is required (ephemeral or persistent)"));
@@ -108,6 +108,37 @@ public static class TaskSpecValidator
         }
 
         return errors;
+    }
+
+    /// <summary>
+    /// A task id is one URL path segment (<c>/api/tasks/{id}</c>, escaped by the CLI) and one segment of
+    /// an artifact key, so it must come back unchanged from both. <c>.</c> and <c>..</c> are dot segments
+    /// that URL normalisation removes and artifact stores refuse. <c>/</c> and <c>\</c> split a path
+    /// (ASP.NET Core leaves an escaped <c>%2F</c> undecoded, and many clients turn <c>\</c> into
+    /// <c>/</c>). <c>%</c> is refused because a server that decodes a path once leaves <c>%2F</c>
+    /// ambiguous and proxies that decode twice change the id. Whitespace and control characters
+    /// break command lines and logs, and an unpaired surrogate cannot be encoded as UTF-8 to escape it.
+    /// Everything else survives escaping, so <c>:</c>, <c>@</c>, <c>?</c> and <c>#</c> stay allowed
+    /// (replica ids are <c>&lt;taskId&gt;#r&lt;k&gt;</c>; SWE-bench ids look like <c>django__django-11099</c>).
+    /// </summary>
+    private static string? TaskIdProblem(string id)
+    {
+        if (id is "." or "..")
+            return $"'{id}' is not allowed: it is a relative path segment, not a name";
+        for (var i = 0; i < id.Length; i++)
+        {
+            var c = id[i];
+            if (char.IsHighSurrogate(c) && i + 1 < id.Length && char.IsLowSurrogate(id[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            if (char.IsSurrogate(c))
+                return "contains an unpaired surrogate (not valid Unicode)";
+            if (char.IsControl(c) || char.IsWhiteSpace(c) || c is '/' or '\\' or '%')
+                return "must not contain whitespace, control characters, '/', '\\' or '%' (an id must be one URL path segment)";
+        }
+        return null;
     }
 
     private static void Positive(List<ValidationError> errors, string field, double value)

@@ -3,4 +3,12 @@ namespace MegaFlow.Management.Contracts;
 /// <summary>A live environment entity (one whose actor is running somewhere in the cluster).</summary>
 public sealed record EnvironmentRow(string EnvironmentId, string Status, string Node, string? Pool, string? Mode, string? Image, string? LeasedTo, int Leases, DateTimeOffset? ReadyAt);
 
-public sealed record EnvironmentList(IReadOnlyList<EnvironmentRow> Environments, IReadOnlyList<string> Failed);
+/// <summary>A live environment entity that did not tell its state in time (stuck, failing, or its node unreachable).</summary>
+public sealed record UnansweredEnvironment(string EnvironmentId, string Node, string Reason);
+
+/// <summary>
+/// The live environments that answered in time. <paramref name="Failed"/>: regions that did not list
+/// their entities; <paramref name="Unanswered"/>: listed entities that did not answer (their status
+/// is unknown, so every status filter shows them).
+/// </summary>
+public sealed record EnvironmentList(IReadOnlyList<EnvironmentRow> Environments, IReadOnlyList<string> Failed, IReadOnlyList<UnansweredEnvironment> Unanswered);

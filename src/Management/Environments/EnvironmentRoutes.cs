@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using MegaFlow.Actors.Hosting;
 using MegaFlow.Domain.Environments;
@@ -17,8 +18,20 @@ namespace MegaFlow.Management.Environments;
 /// </summary>
 public static class EnvironmentRoutes
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>One environment the route cannot answer without (show, destroy).</summary>
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan DestroyWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>A listing's regions, each: the coordinator, then every region at once.</summary>
+    private static readonly TimeSpan ListRegionTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>A listing's entity: a healthy one answers from memory in milliseconds, so a few seconds means stuck.</summary>
+    private static readonly TimeSpan ListEntityTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The whole listing, regions included: well within the CLI's 60 s and a proxy's usual 30 s.</summary>
+    private static readonly TimeSpan ListDeadline = TimeSpan.FromSeconds(10);
+
+    private const int ListParallelism = 64;
 
     public static void Map(RouteGroupBuilder api, MutationGuard guard)
     {
@@ -31,31 +44,35 @@ public static class EnvironmentRoutes
                     return ApiResults.BadRequest($"unknown environment status '{status}' (expected one of {string.Join(", ", Enum.GetNames<EnvironmentStatus>().Skip(1).Select(n => n.ToLowerInvariant()))})");
                 filter = parsed;
             }
-            var (live, failed) = await LiveAsync(node);
-            var rows = new List<EnvironmentRow>();
-            await Parallel.ForEachAsync(live, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (e, token) =>
-            {
-                var state = await node.Refs.Environments.Ask<EnvironmentState>(new GetEnvironmentState(e.Id), AskTimeout, token);
-                lock (rows) rows.Add(Row(state, e.Address));
-            });
+            var started = Stopwatch.GetTimestamp();
+            var (live, failed) = await LiveAsync(node, ListRegionTimeout, ct);
+            // Rows for those that answered and the others named: one stuck or crash-looping entity
+            // must not turn the whole listing into a timeout.
+            var asked = await ClusterAsks.EachAsync(live,
+                (e, timeout, token) => node.Refs.Environments.Ask<EnvironmentState>(new GetEnvironmentState(e.Id), timeout, token),
+                ListEntityTimeout, ListDeadline - Stopwatch.GetElapsedTime(started), ListParallelism, ct);
             return ApiResults.Ok(new EnvironmentList(
-                rows.Where(r => filter is null || r.Status == filter.Value.ToString().ToLowerInvariant()).OrderBy(r => r.EnvironmentId, StringComparer.Ordinal).ToList(),
-                failed));
+                asked.Answered.Select(a => Row(a.Answer, a.Item.Address))
+                    .Where(r => filter is null || r.Status == filter.Value.ToString().ToLowerInvariant())
+                    .OrderBy(r => r.EnvironmentId, StringComparer.Ordinal).ToList(),
+                failed,
+                asked.Unanswered.Select(u => new UnansweredEnvironment(u.Item.Id, EnvironmentIdsNode(u.Item.Id, u.Item.Address), u.Reason))
+                    .OrderBy(u => u.EnvironmentId, StringComparer.Ordinal).ToList()));
         });
 
         api.MapGet("/environments/{id}", async (ManagementNode node, string id, CancellationToken ct) =>
         {
             // Only live entities are asked: asking an unknown id would create (and remember) an empty one.
-            var (live, _) = await LiveAsync(node);
+            var (live, _) = await LiveAsync(node, null, ct);
             if (!live.Any(e => e.Id == id)) return ApiResults.NotFound($"no live environment '{id}' (destroyed and lost environments are not kept running)");
-            return ApiResults.Ok(await node.Refs.Environments.Ask<EnvironmentState>(new GetEnvironmentState(id), AskTimeout, ct));
+            return ApiResults.Ok(await StateAsync(node, id, ct));
         });
 
         api.MapPost("/environments/{id}/destroy", async (ManagementNode node, string id, bool? force, CancellationToken ct) =>
         {
-            var (live, _) = await LiveAsync(node);
+            var (live, _) = await LiveAsync(node, null, ct);
             if (!live.Any(e => e.Id == id)) return ApiResults.NotFound($"no live environment '{id}'");
-            var state = await node.Refs.Environments.Ask<EnvironmentState>(new GetEnvironmentState(id), AskTimeout, ct);
+            var state = await StateAsync(node, id, ct);
             if (state.IsGone) return ApiResults.Conflict($"environment '{id}' is already {state.Status.ToString().ToLowerInvariant()}");
             if (state.Status == EnvironmentStatus.Leased && force != true)
                 return ApiResults.Conflict($"environment '{id}' is leased to task '{state.LeasedTo}': cancel the task, or force (the task then retries on a fresh environment)");
@@ -72,9 +89,12 @@ public static class EnvironmentRoutes
         }).RequireToken(guard);
     }
 
-    private static async Task<(IReadOnlyList<(string Id, string Address)> Live, IReadOnlyList<string> Failed)> LiveAsync(ManagementNode node)
+    private static Task<EnvironmentState> StateAsync(ManagementNode node, string id, CancellationToken ct) =>
+        node.Refs.Environments.AskAsync<EnvironmentState>(new GetEnvironmentState(id), AskTimeout, $"environment '{id}'", ct);
+
+    private static async Task<(IReadOnlyList<(string Id, string Address)> Live, IReadOnlyList<string> Failed)> LiveAsync(ManagementNode node, TimeSpan? timeout, CancellationToken ct)
     {
-        var (states, failed) = await ShardingRoutes.RegionStatesAsync(node, MegaFlowNode.EnvironmentTypeName);
+        var (states, failed) = await ShardingRoutes.RegionStatesAsync(node, MegaFlowNode.EnvironmentTypeName, timeout, ct);
         return (states.SelectMany(s => s.State.Shards.SelectMany(sh => sh.EntityIds.Select(e => (e, s.Address)))).ToList(), failed);
     }
 

@@ -13,6 +13,8 @@ public static class SchedulerRoutes
 {
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
+    private const string Singleton = "the scheduler singleton";
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/scheduler", async (ManagementNode node) => ApiResults.Ok(await ViewAsync(node)));
@@ -22,8 +24,8 @@ public static class SchedulerRoutes
     public static async Task<SchedulerView> ViewAsync(ManagementNode node)
     {
         var scheduler = node.Refs.Scheduler;
-        var statusTask = scheduler.Ask<SchedulerStatus>(GetSchedulerState.Instance, AskTimeout);
-        var leasesTask = scheduler.Ask<SchedulerLeases>(GetSchedulerLeases.Instance, AskTimeout);
+        var statusTask = scheduler.AskAsync<SchedulerStatus>(GetSchedulerState.Instance, AskTimeout, Singleton);
+        var leasesTask = scheduler.AskAsync<SchedulerLeases>(GetSchedulerLeases.Instance, AskTimeout, Singleton);
         return Build(await statusTask, await leasesTask);
     }
 

@@ -26,17 +26,19 @@ public static class ShardingRoutes
         api.MapGet("/sharding", (ManagementNode node) =>
             ApiResults.Ok(new ShardingTypes(Types(node))));
 
-        api.MapGet("/sharding/{type}/regions", async (ManagementNode node, string type) =>
+        api.MapGet("/sharding/{type}/regions", async (ManagementNode node, string type, CancellationToken ct) =>
         {
             if (Region(node, type) is not { } region) return UnknownType(node, type);
-            var regions = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, AskTimeout);
+            var regions = await region.AskAsync<CurrentRegions>(GetCurrentRegions.Instance, AskTimeout, $"the '{type}' shard coordinator", ct);
             return ApiResults.Ok(new ShardingRegions(type, regions.Regions.Select(a => a.ToString()).OrderBy(a => a).ToList()));
         });
 
-        api.MapGet("/sharding/{type}/stats", async (ManagementNode node, string type) =>
+        api.MapGet("/sharding/{type}/stats", async (ManagementNode node, string type, CancellationToken ct) =>
         {
             if (Region(node, type) is not { } region) return UnknownType(node, type);
-            var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(AskTimeout), AskTimeout + TimeSpan.FromSeconds(2));
+            // The coordinator asks every region within AskTimeout and lists those that did not answer as failed.
+            var stats = await region.AskAsync<ClusterShardingStats>(new GetClusterShardingStats(AskTimeout), AskTimeout + TimeSpan.FromSeconds(2),
+                $"the '{type}' shard coordinator", ct);
             var rows = stats.Regions
                 .OrderBy(kv => kv.Key.ToString())
                 .Select(kv => new RegionStats(kv.Key.ToString(), kv.Value.Stats.Count, kv.Value.Stats.Values.Sum(),
@@ -46,10 +48,10 @@ public static class ShardingRoutes
             return ApiResults.Ok(new ShardingStats(type, rows, failed));
         });
 
-        api.MapGet("/sharding/{type}/shards", async (ManagementNode node, string type, bool? entities) =>
+        api.MapGet("/sharding/{type}/shards", async (ManagementNode node, string type, bool? entities, CancellationToken ct) =>
         {
             if (Region(node, type) is null) return UnknownType(node, type);
-            var (states, failed) = await RegionStatesAsync(node, type);
+            var (states, failed) = await RegionStatesAsync(node, type, ct: ct);
             var rows = states.Select(s => new RegionShards(s.Address, s.State.Shards
                     .OrderBy(sh => sh.ShardId)
                     .Select(sh => new ShardInfo(sh.ShardId, sh.EntityIds.Count, entities == true ? sh.EntityIds.OrderBy(e => e).ToList() : null))
@@ -58,11 +60,11 @@ public static class ShardingRoutes
             return ApiResults.Ok(new ShardingShards(type, rows, failed));
         });
 
-        api.MapGet("/sharding/{type}/locate/{entityId}", async (ManagementNode node, string type, string entityId) =>
+        api.MapGet("/sharding/{type}/locate/{entityId}", async (ManagementNode node, string type, string entityId, CancellationToken ct) =>
         {
             if (Region(node, type) is null) return UnknownType(node, type);
             if (ShardOf(node, type, entityId) is not { } shardId) return ApiResults.BadRequest($"cannot compute the shard of an entity of type '{type}'");
-            var (states, _) = await RegionStatesAsync(node, type);
+            var (states, _) = await RegionStatesAsync(node, type, ct: ct);
             foreach (var (address, state) in states)
             {
                 if (state.Shards.FirstOrDefault(s => s.ShardId == shardId) is { } shard)
@@ -72,30 +74,25 @@ public static class ShardingRoutes
         });
     }
 
-    /// <summary>Asks every region of the type (as the coordinator lists them) for its shards and entities.</summary>
-    internal static async Task<(IReadOnlyList<(string Address, CurrentShardRegionState State)> States, IReadOnlyList<string> Failed)> RegionStatesAsync(ManagementNode node, string type)
+    /// <summary>
+    /// Asks every region of the type (as the coordinator lists them) for its shards and entities, all
+    /// at once, each within <paramref name="timeout"/> (default <see cref="AskTimeout"/>); the regions
+    /// that did not answer are listed by address instead of failing the whole answer.
+    /// </summary>
+    internal static async Task<(IReadOnlyList<(string Address, CurrentShardRegionState State)> States, IReadOnlyList<string> Failed)> RegionStatesAsync(
+        ManagementNode node, string type, TimeSpan? timeout = null, CancellationToken ct = default)
     {
-        var region = Region(node, type)!;
-        var regions = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, AskTimeout);
+        var each = timeout ?? AskTimeout;
+        var regions = await Region(node, type)!.AskAsync<CurrentRegions>(GetCurrentRegions.Instance, each, $"the '{type}' shard coordinator", ct);
         var system = node.System;
         var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
-        var asks = regions.Regions.OrderBy(a => a.ToString()).Select(async address =>
-        {
-            // A region is the child of the sharding guardian named after its type, on every node that hosts it.
-            var path = (address.HasLocalScope ? self : address) + "/system/sharding/" + Uri.EscapeDataString(type);
-            try
-            {
-                var state = await system.ActorSelection(path).Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout);
-                return (Address: (address.HasLocalScope ? self : address).ToString(), State: (CurrentShardRegionState?)state);
-            }
-            catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
-            {
-                return (Address: address.ToString(), State: null);
-            }
-        }).ToList();
-        var answers = await Task.WhenAll(asks);
-        return (answers.Where(a => a.State is not null).Select(a => (a.Address, a.State!)).ToList(),
-            answers.Where(a => a.State is null).Select(a => a.Address).ToList());
+        var addresses = regions.Regions.Select(a => a.HasLocalScope ? self : a).OrderBy(a => a.ToString()).ToList();
+        // A region is the child of the sharding guardian named after its type, on every node that hosts it.
+        var asked = await ClusterAsks.EachAsync(addresses,
+            (address, t, token) => system.ActorSelection(address + "/system/sharding/" + Uri.EscapeDataString(type))
+                .Ask<CurrentShardRegionState>(GetShardRegionState.Instance, t, token),
+            each, each, Math.Max(1, addresses.Count), ct);
+        return (asked.Answered.Select(a => (a.Item.ToString(), a.Answer)).ToList(), asked.Unanswered.Select(u => u.Item.ToString()).ToList());
     }
 
     /// <summary>

@@ -50,7 +50,7 @@ public static class TaskRoutes
             // Asking an id nobody submitted would start (and remember) an empty entity: answer from the projection first.
             if (node.Tasks.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
                 return ApiResults.NotFound($"no task '{id}'");
-            var state = await node.Refs.Tasks.Ask<TaskState>(new GetTaskState(id), AskTimeout, ct);
+            var state = await node.Refs.Tasks.AskAsync<TaskState>(new GetTaskState(id), AskTimeout, $"task '{id}'", ct);
             return state.Status == TaskStatus.Unknown ? ApiResults.NotFound($"no task '{id}'") : ApiResults.Ok(state);
         });
 
@@ -73,7 +73,7 @@ public static class TaskRoutes
             await Parallel.ForEachAsync(Enumerable.Range(0, specs.Count), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (i, token) =>
             {
                 var spec = specs[i];
-                var reply = await TaskGateway.SubmitAsync(node.Refs.Tasks, spec, AskTimeout, token);
+                var reply = await ClusterAsks.Naming(TaskGateway.SubmitAsync(node.Refs.Tasks, spec, AskTimeout, token), $"task '{spec.TaskId}'", AskTimeout);
                 results[i] = reply switch
                 {
                     SubmitAccepted a => new SubmitResult(a.TaskId, true, a.AlreadyKnown, TaskProjection.Lower(a.Status), []),
@@ -90,7 +90,7 @@ public static class TaskRoutes
         {
             if (node.Tasks.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
                 return ApiResults.NotFound($"no task '{id}'");
-            var reply = await node.Refs.Tasks.Ask<object>(new CancelTask(id, body?.Reason ?? "cancelled by operator"), AskTimeout, ct);
+            var reply = await node.Refs.Tasks.AskAsync<object>(new CancelTask(id, body?.Reason ?? "cancelled by operator"), AskTimeout, $"task '{id}'", ct);
             return reply switch
             {
                 CancelAccepted => ApiResults.Ok(new ActionResult($"task '{id}' cancelled: its environment is released", [id])),

@@ -182,9 +182,31 @@ public class TaskSpecValidatorTests
     [InlineData("has\ttab")]
     [InlineData("has\nnewline")]
     [InlineData("bell\u0007")]
+    [InlineData("a/b")]
+    [InlineData("/")]
+    [InlineData("a\\b")]
+    [InlineData("50%")]
+    [InlineData("a%2Fb")]
+    [InlineData("no\u00a0break")]
     public void A_task_id_with_forbidden_characters_is_rejected(string taskId)
     {
         SingleErrorFor(Specs.Valid(taskId), "taskId");
+    }
+
+    [Fact]
+    public void A_task_id_with_an_unpaired_surrogate_is_rejected()
+    {
+        // Not an InlineData: attribute strings are stored as UTF-8, which would replace the lone surrogate.
+        SingleErrorFor(Specs.Valid("half" + (char)0xD800 + "surrogate"), "taskId");
+    }
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public void A_task_id_that_is_a_dot_segment_is_rejected_naming_it(string taskId)
+    {
+        var error = SingleErrorFor(Specs.Valid(taskId), "taskId");
+        Assert.Contains($"'{taskId}'", error.Message);
     }
 
     [Fact]
@@ -197,7 +219,12 @@ public class TaskSpecValidatorTests
     [Theory]
     [InlineData("swe-bench:django__django-11099#3")]
     [InlineData("task.1_2-3")]
-    public void Task_ids_with_punctuation_other_than_slash_are_accepted(string taskId)
+    [InlineData("django__django-11099#r3")]
+    [InlineData("user@host:task?v=1&x=2")]
+    [InlineData("...")]
+    [InlineData(".hidden")]
+    [InlineData("tâche-\ud83d\ude80")]
+    public void Task_ids_that_survive_url_escaping_are_accepted(string taskId)
     {
         Assert.Empty(Validate(Specs.Valid(taskId)));
     }

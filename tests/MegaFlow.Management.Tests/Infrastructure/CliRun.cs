@@ -41,6 +41,26 @@ public static class CliRun
     public static Task<CliResult> OnAsync(string api, string token, params string[] args) =>
         RunAsync(new Dictionary<string, string> { ["MEGAFLOW_NODE"] = api, ["MEGAFLOW_MANAGEMENT_TOKEN"] = token }, args);
 
+    /// <summary>Polls the node's /ready at <paramref name="api"/> (host:port) until it answers 200.</summary>
+    public static async Task WaitReadyAsync(string api, TimeSpan timeout, Func<string>? detail = null)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually(() => IsReadyAsync(http, api), timeout, $"the node at {api} is ready", detail);
+    }
+
+    /// <summary>True when the node's /ready at <paramref name="api"/> answers 200.</summary>
+    public static async Task<bool> IsReadyAsync(HttpClient http, string api)
+    {
+        try
+        {
+            return (await http.GetAsync($"http://{api}/ready")).IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false; // not listening yet, or busy starting
+        }
+    }
+
     /// <summary>Polls until <paramref name="condition"/> holds, or fails with <paramref name="what"/>.</summary>
     public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<string>? detail = null)
     {

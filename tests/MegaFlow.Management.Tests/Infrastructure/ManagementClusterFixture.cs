@@ -37,16 +37,7 @@ public sealed class ManagementClusterFixture : IAsyncLifetime
         await CliRun.Eventually(async () =>
         {
             foreach (var i in Enumerable.Range(0, cluster.Nodes.Count))
-            {
-                try
-                {
-                    if (!(await http.GetAsync($"http://{cluster.Api(i)}/ready")).IsSuccessStatusCode) return false;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    return false; // not listening yet, or busy starting
-                }
-            }
+                if (!await CliRun.IsReadyAsync(http, cluster.Api(i))) return false;
             return true;
         }, timeout, "every node ready", () => string.Join("\n----\n", cluster.Nodes.Select(n => n.Output.Length > 3000 ? n.Output[^3000..] : n.Output)));
     }
