@@ -27,9 +27,9 @@ internal static class EnvsPalette
             c.PrintJson(json);
             return ExitCodes.Ok;
         }
-        var t = Table("environment", "status", "node", "pool", "mode", "leased to", "leases", "ready since");
+        var t = Table("environment", "status", "node", "pool", "mode", "leased to", "leases", "ready since", "problem");
         foreach (var e in v.Environments)
-            t.AddRow(E(e.EnvironmentId), e.Status, E(e.Node), E(e.Pool), e.Mode ?? "", E(e.LeasedTo), e.Leases.ToString(), Time(e.ReadyAt));
+            t.AddRow(E(e.EnvironmentId), e.Status, E(e.Node), E(e.Pool), e.Mode ?? "", E(e.LeasedTo), e.Leases.ToString(), Time(e.ReadyAt), E(e.Problem));
         c.Console.Write(t);
         c.Console.WriteLine($"{v.Environments.Count} environment(s)");
         if (v.Failed.Count > 0) c.Console.MarkupLine($"[yellow]regions that did not answer:[/] {E(string.Join(", ", v.Failed))}");

@@ -180,8 +180,8 @@ public sealed record EnvironmentDecision(
 /// Ownership: an environment's resource exists on one node incarnation, the one its id names
 /// (<see cref="EnvironmentIds"/>). An actor running anywhere else (its shard fell back to another
 /// node after a crash, or the node came back as a new incarnation at the same address) never
-/// provisions, adopts or touches the resource: a live environment there is Lost at once and its
-/// lessee is told.
+/// provisions, leases, resets or runs commands in the resource: a live environment there is Lost at
+/// once, its lessee is told, and only its leftovers are removed.
 /// </para>
 /// </summary>
 public static class EnvironmentLogic
@@ -323,9 +323,10 @@ public static class EnvironmentLogic
         if (s.IsGone) return EnvironmentDecision.Do(EnvironmentEffects.Passivate.Instance);
         if (s.Status == EnvironmentStatus.Unknown) return EnvironmentDecision.None; // a fresh entity: its first message follows
         if (!IsOwnedBy(s.EnvironmentId, host))
-            // Never adopted: the resource is on an incarnation that is gone, and not ours to touch
-            // (that node's sweep removes what is left when it starts again).
-            return Lose(s, ForeignReason(s.EnvironmentId, host), now, removeLeftovers: false);
+            // Never adopted: its incarnation is gone, so is the environment. What is left of the
+            // resource is removed where this node's provider can reach it (the same machine after a
+            // restart, a shared engine); a provider that cannot see it treats it as already gone.
+            return Lose(s, ForeignReason(s.EnvironmentId, host), now, removeLeftovers: true);
         return s.Status switch
         {
             // The provider call died with the previous incarnation of the actor; its outcome is unknowable.

@@ -107,7 +107,14 @@ public static class EnvironmentRoutes
         s.Spec?.Image,
         s.LeasedTo,
         s.Leases,
-        s.ReadyAt);
+        s.ReadyAt,
+        Problem(s));
+
+    private static string? Problem(EnvironmentState s) =>
+        s.Faults > 0 ? $"{s.Faults} of {EnvironmentLogic.MaxFaults} health checks failed, retrying: {s.LastFault}"
+        : s.Destroying ? "being destroyed"
+        : s.DestroyWhenSettled is not null ? $"to be destroyed: {s.DestroyWhenSettled}"
+        : null;
 
     private static string EnvironmentIdsNode(string id, string address) =>
         Domain.Scheduling.EnvironmentIds.NodeOf(id) is { Length: > 0 } n ? n : address;

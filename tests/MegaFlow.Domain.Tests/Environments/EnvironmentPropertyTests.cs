@@ -176,7 +176,7 @@ public class EnvironmentPropertyTests
                 Assert.True(d.Effects.Contains(E.Passivate.Instance), "a Lost or Destroyed decision without Passivate");
 
             if (!EnvironmentLogic.IsOwnedBy(Id, _h.Host))
-                Assert.True(!d.Effects.Any(e => e is E.StartProvision or E.StartReset or E.StartExec or E.CheckHealth or E.RemoveLeftovers),
+                Assert.True(!d.Effects.Any(e => e is E.StartProvision or E.StartReset or E.StartExec or E.CheckHealth),
                     $"a foreign host touched the resource: {string.Join(", ", d.Effects)}");
 
             // Every asker is answered: whoever waits, waits for a provider call that will answer it.
