@@ -18,7 +18,18 @@ public sealed record BenchOptions
     public int Parallelism { get; init; } = 256;
     public int Recoveries { get; init; } = 2_000;
     public int VerifySample { get; init; } = 200;
-    public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(8);
+
+    /// <summary>How long to wait for every task; null for the mode's default (8 min, or the work plus 10 min with <see cref="Concurrent"/>).</summary>
+    public TimeSpan? Deadline { get; init; }
+
+    /// <summary>Capacity mode: this many tasks running at once, each with <see cref="WorkSeconds"/> of simulated work (see <see cref="ConcurrentRun"/>).</summary>
+    public int? Concurrent { get; init; }
+
+    /// <summary>Simulated work per task in the capacity mode.</summary>
+    public int WorkSeconds { get; init; } = 90;
+
+    /// <summary>Length of the CPU sampling windows in the capacity mode (idle node, bare exec loops, all tasks running).</summary>
+    public int WindowSeconds { get; init; } = 30;
 
     /// <summary>Extra HOCON appended to the node's configuration (for trying settings).</summary>
     public string? ExtraHocon { get; init; }
@@ -182,7 +193,8 @@ public static class ClusterRun
             }
             log($"all submissions answered after {clock.Elapsed.TotalSeconds:F1}s: accepted {submitted}, rejected {rejected}, errors {errors}");
 
-            var timedOut = await Task.WhenAny(allTerminal.Task, Task.Delay(o.Deadline - clock.Elapsed > TimeSpan.Zero ? o.Deadline - clock.Elapsed : TimeSpan.Zero)) != allTerminal.Task;
+            var deadline = o.Deadline ?? TimeSpan.FromMinutes(8);
+            var timedOut = await Task.WhenAny(allTerminal.Task, Task.Delay(deadline - clock.Elapsed > TimeSpan.Zero ? deadline - clock.Elapsed : TimeSpan.Zero)) != allTerminal.Task;
             var wall = clock.Elapsed;
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart;
             await stopProgress.CancelAsync();
@@ -301,10 +313,10 @@ public static class ClusterRun
         return (journal, sharding, tags, rows == 0 ? 0 : (double)bytes / rows, ddl);
     }
 
-    private sealed record JournalSummary(IReadOnlyList<TaskState> States, int EnvironmentIds, int CompletedEvents);
+    internal sealed record JournalSummary(IReadOnlyList<TaskState> States, int EnvironmentIds, int CompletedEvents);
 
     // Task states rebuilt from the durable events (the same fold the TaskActor recovers with).
-    private static async Task<JournalSummary> ReadTaskStatesAsync(string cs)
+    internal static async Task<JournalSummary> ReadTaskStatesAsync(string cs)
     {
         var states = new Dictionary<string, TaskState>();
         var envIds = new HashSet<string>();
@@ -327,7 +339,7 @@ public static class ClusterRun
         return new JournalSummary(states.Values.ToList(), envIds.Count, completed);
     }
 
-    private static async Task<long> ScalarAsync(SqliteConnection conn, string sql)
+    internal static async Task<long> ScalarAsync(SqliteConnection conn, string sql)
     {
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = sql;
