@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
+using Akka.Pattern;
 using MegaFlow.Actors.Cluster;
 using MegaFlow.Actors.Environments;
 using MegaFlow.Actors.Scheduling;
@@ -105,8 +106,14 @@ public static class MegaFlowNode
         if (roles.Contains(schedulerRole))
         {
             var settings = ReadSchedulerSettings(mf.GetConfig("scheduler"));
+            // A persistent actor stops when the journal fails (a database outage), and a singleton
+            // manager never restarts a singleton that stopped by itself: the backoff supervisor
+            // restarts the scheduler (recovering from the journal) once the database answers again.
+            var scheduling = SchedulerActor.Props(settings, tasks, workerRole, mf.GetInt("scheduler.snapshot-every", 1000));
+            var supervised = BackoffSupervisor.Props(Backoff.OnStop(scheduling, "scheduler",
+                TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2, maxNrOfRetries: -1));
             system.ActorOf(ClusterSingletonManager.Props(
-                    SchedulerActor.Props(settings, tasks, workerRole, mf.GetInt("scheduler.snapshot-every", 1000)),
+                    supervised,
                     PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system).WithRole(schedulerRole)),
                 "scheduler");
