@@ -146,7 +146,7 @@ public sealed record ChaosResult(ChaosOptions Options, RunResult Chaos, RunResul
             sb.AppendLine().AppendLine("Scheduler hand-overs (last admission before the kill → first after):").AppendLine();
             foreach (var g in c.Gaps)
                 sb.AppendLine($"- killed {g.KilledAt:HH:mm:ss.f} with {g.QueuedAtKill} queued: " +
-                              (g.Gap is { } gap ? $"{gap.TotalSeconds:F1} s" : g.QueuedAtKill == 0 ? "nothing queued, no gap" : "no admission followed"));
+                              (g.Gap is { } gap ? $"{gap.TotalSeconds:F1} s (last admission {g.LastAdmissionBefore:HH:mm:ss.f}, next scheduler's first {g.FirstAdmissionAfter:HH:mm:ss.f})" : g.Note));
         }
         if (c.Verification.InfrastructureReasons.Count > 0)
         {
@@ -187,10 +187,10 @@ public sealed record ChaosResult(ChaosOptions Options, RunResult Chaos, RunResul
     private static string Gaps(IReadOnlyList<HandOverGap> gaps)
     {
         var measured = gaps.Where(g => g.Gap is not null).Select(g => g.Gap!.Value.TotalSeconds).Order().ToList();
-        var never = gaps.Count(g => g.Gap is null && g.QueuedAtKill > 0);
         if (gaps.Count == 0) return "n/a (no scheduler kill)";
         var text = measured.Count == 0 ? "none measured" : $"{measured[(measured.Count - 1) / 2]:F1} s / {measured[^1]:F1} s (n={measured.Count})";
-        return never > 0 ? $"{text}; {never} with no admission after" : text;
+        var unmeasured = gaps.Where(g => g.Gap is null).GroupBy(g => g.Note).Select(g => $"{g.Count()} {g.Key}");
+        return string.Join("; ", unmeasured.Prepend(text));
     }
 
     private static string Spread(IReadOnlyList<TimeSpan> sorted) =>

@@ -9,7 +9,8 @@ using Npgsql;
 namespace MegaFlow.Verification;
 
 /// <summary>One decoded journal row.</summary>
-public sealed record JournalEntry(long Ordering, string PersistenceId, long SequenceNr, object Event);
+/// <param name="Writer">The writing actor incarnation's id (Akka's writer uuid): it changes when an entity or singleton restarts.</param>
+public sealed record JournalEntry(long Ordering, string PersistenceId, long SequenceNr, object Event, string? Writer = null);
 
 /// <summary>
 /// Reads the domain journal table directly with SQL and decodes it with our serializer, so checks
@@ -37,7 +38,7 @@ public sealed class JournalReader(PersistenceBackend backend, string connectionS
     {
         await using var conn = await OpenAsync(ct);
         await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT ordering, persistence_id, sequence_number, manifest, message FROM journal"
+        cmd.CommandText = "SELECT ordering, persistence_id, sequence_number, manifest, message, writer_uuid FROM journal"
                           + (persistenceIdPrefix is null ? "" : $" WHERE persistence_id LIKE {Prefix(cmd, persistenceIdPrefix)} ESCAPE '\\'")
                           + " ORDER BY ordering";
         var rows = new List<JournalEntry>();
@@ -48,7 +49,8 @@ public sealed class JournalReader(PersistenceBackend backend, string connectionS
             // LIKE narrows the read; the exact prefix test stays here (LIKE's case rules differ per database).
             if (persistenceIdPrefix is not null && !pid.StartsWith(persistenceIdPrefix, StringComparison.Ordinal)) continue;
             var bytes = (byte[])reader.GetValue(4);
-            rows.Add(new JournalEntry(reader.GetInt64(0), pid, reader.GetInt64(2), MegaFlowSerializer.Decode(bytes, reader.GetString(3))));
+            rows.Add(new JournalEntry(reader.GetInt64(0), pid, reader.GetInt64(2), MegaFlowSerializer.Decode(bytes, reader.GetString(3)),
+                reader.IsDBNull(5) ? null : reader.GetString(5)));
         }
         return rows;
     }

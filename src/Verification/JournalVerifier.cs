@@ -120,8 +120,7 @@ public static partial class JournalVerifier
     /// <summary>Replays the scheduler's own journal through its pure logic, checking every cap after every event.</summary>
     private static SchedulerReplay ReplayScheduler(IReadOnlyList<JournalEntry> entries, SchedulerSettings caps)
     {
-        var events = entries.Where(e => e.PersistenceId == JournalReader.SchedulerId).OrderBy(e => e.SequenceNr)
-            .Select(e => (SchedulerEvents.ISchedulerEvent)e.Event).ToList();
+        var rows = entries.Where(e => e.PersistenceId == JournalReader.SchedulerId).OrderBy(e => e.SequenceNr).ToList();
         var state = SchedulerState.Empty;
         var admitted = new HashSet<(string, int)>();
         var twice = new List<string>();
@@ -131,13 +130,14 @@ public static partial class JournalVerifier
         var queue = new List<QueueSample>();
         var peaks = new Peaks();
         var clock = DateTimeOffset.MinValue;
-        foreach (var e in events)
+        foreach (var row in rows)
         {
+            var e = (SchedulerEvents.ISchedulerEvent)row.Event;
             if (e is SchedulerEvents.Admitted a)
             {
                 if (!admitted.Add((a.Lease.TaskId, a.Lease.Attempt))) twice.Add($"{a.Lease.TaskId} attempt {a.Lease.Attempt} (scheduler journal)");
                 if (state.Leases.ContainsKey(a.Lease.TaskId)) whileHeld.Add($"{a.Lease.TaskId} attempt {a.Lease.Attempt} admitted while attempt {state.Leases[a.Lease.TaskId].Attempt} still held a lease");
-                admissions.Add(new SchedulerAdmission(a.Lease.TaskId, a.Lease.Attempt, a.Lease.AdmittedAt, state.QueueDepth));
+                admissions.Add(new SchedulerAdmission(a.Lease.TaskId, a.Lease.Attempt, a.Lease.AdmittedAt, state.QueueDepth, row.Writer));
             }
             state = SchedulerLogic.Apply(state, e);
             // Events without a time of their own happened after the last one that has one.
@@ -159,7 +159,7 @@ public static partial class JournalVerifier
             foreach (var g in leases.GroupBy(l => l.Pool).Where(g => g.Count() > caps.PoolCap(g.Key)))
                 overCap.Add($"pool {g.Key} holds {g.Count()} leases > cap {caps.PoolCap(g.Key)}");
         }
-        return new SchedulerReplay(events.Count, twice, whileHeld, overCap, admissions, queue, peaks);
+        return new SchedulerReplay(rows.Count, twice, whileHeld, overCap, admissions, queue, peaks);
     }
 
     /// <summary>Every environment entity's state after its last journal event, by persistence id.</summary>
@@ -242,8 +242,8 @@ public sealed record TaskOutcomes(int Completed, int Failed, int FailedAsInfrast
 /// <summary>How often one (normalized) failure reason occurred.</summary>
 public sealed record ReasonCount(string Reason, int Count);
 
-/// <summary>One admission from the scheduler's journal, with the queue depth just before it.</summary>
-public sealed record SchedulerAdmission(string TaskId, int Attempt, DateTimeOffset At, int QueueDepthBefore);
+/// <summary>One admission from the scheduler's journal, with the queue depth just before it and the scheduler incarnation that wrote it.</summary>
+public sealed record SchedulerAdmission(string TaskId, int Attempt, DateTimeOffset At, int QueueDepthBefore, string? Writer = null);
 
 /// <summary>The scheduler's queue depth after one of its events (events without a time take the previous one's).</summary>
 public sealed record QueueSample(DateTimeOffset At, int QueueDepth);

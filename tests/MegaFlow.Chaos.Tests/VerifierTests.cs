@@ -20,10 +20,10 @@ public sealed class VerifierTests
         private readonly Dictionary<string, long> _seq = [];
         public List<JournalEntry> Entries { get; } = [];
 
-        public Journal Add(string persistenceId, object e)
+        public Journal Add(string persistenceId, object e, string? writer = null)
         {
             var seq = _seq[persistenceId] = _seq.GetValueOrDefault(persistenceId) + 1;
-            Entries.Add(new JournalEntry(Entries.Count + 1, persistenceId, seq, e));
+            Entries.Add(new JournalEntry(Entries.Count + 1, persistenceId, seq, e, writer));
             return this;
         }
 
@@ -33,9 +33,12 @@ public sealed class VerifierTests
             return this;
         }
 
-        public Journal Scheduler(params SchedulerEvents.ISchedulerEvent[] events)
+        public Journal Scheduler(params SchedulerEvents.ISchedulerEvent[] events) => SchedulerBy("w1", events);
+
+        /// <summary>Scheduler events written by one incarnation of the singleton.</summary>
+        public Journal SchedulerBy(string writer, params SchedulerEvents.ISchedulerEvent[] events)
         {
-            foreach (var e in events) Add(JournalReader.SchedulerId, e);
+            foreach (var e in events) Add(JournalReader.SchedulerId, e, writer);
             return this;
         }
 
@@ -162,22 +165,44 @@ public sealed class VerifierTests
     }
 
     [Fact]
-    public void A_hand_over_gap_runs_from_the_last_admission_before_the_kill_to_the_first_after_and_needs_queued_work()
+    public void A_hand_over_gap_runs_from_the_dying_schedulers_last_admission_to_the_next_ones_first_and_needs_queued_work()
     {
-        var j = new Journal().Scheduler(
-            new SchedulerEvents.Enqueued("a", 1, "p", ExecutionMode.Ephemeral, 1, T0),
-            new SchedulerEvents.Enqueued("b", 1, "p", ExecutionMode.Ephemeral, 2, T0),
-            new SchedulerEvents.Enqueued("c", 1, "p", ExecutionMode.Ephemeral, 3, T0),
-            new SchedulerEvents.Admitted(SchedulerLease("a", 1, "e1", "n1", T0.AddSeconds(2))),
-            new SchedulerEvents.Admitted(SchedulerLease("b", 1, "e2", "n2", T0.AddSeconds(20))),
-            new SchedulerEvents.Admitted(SchedulerLease("c", 1, "e3", "n2", T0.AddSeconds(21))));
+        var j = new Journal()
+            .SchedulerBy("old",
+                new SchedulerEvents.Enqueued("a", 1, "p", ExecutionMode.Ephemeral, 1, T0),
+                new SchedulerEvents.Enqueued("b", 1, "p", ExecutionMode.Ephemeral, 2, T0),
+                new SchedulerEvents.Enqueued("c", 1, "p", ExecutionMode.Ephemeral, 3, T0),
+                new SchedulerEvents.Enqueued("d", 1, "p", ExecutionMode.Ephemeral, 4, T0),
+                new SchedulerEvents.Admitted(SchedulerLease("a", 1, "e1", "n1", T0.AddSeconds(2))),
+                // Persisted just after the kill was sent: still the dying incarnation.
+                new SchedulerEvents.Admitted(SchedulerLease("b", 1, "e2", "n1", T0.AddMilliseconds(5100))))
+            .SchedulerBy("new",
+                new SchedulerEvents.Admitted(SchedulerLease("c", 1, "e3", "n2", T0.AddSeconds(20))),
+                new SchedulerEvents.Admitted(SchedulerLease("d", 1, "e4", "n2", T0.AddSeconds(21))));
         var v = JournalVerifier.Verify(j.Entries, [], Caps with { SlotsPerNode = 10 });
 
         var gaps = HandOverGaps.Measure(v, [T0.AddSeconds(5), T0.AddSeconds(30)]);
 
-        Assert.Equal(2, gaps[0].QueuedAtKill);
-        Assert.Equal(TimeSpan.FromSeconds(18), gaps[0].Gap);
+        Assert.Equal(3, gaps[0].QueuedAtKill);
+        Assert.Equal(TimeSpan.FromSeconds(14.9), gaps[0].Gap);
         Assert.Equal(0, gaps[1].QueuedAtKill);
         Assert.Null(gaps[1].Gap);
+        Assert.Equal("nothing queued", gaps[1].Note);
+    }
+
+    [Fact]
+    public void A_kill_after_which_the_same_scheduler_keeps_admitting_did_not_hit_the_scheduler()
+    {
+        var j = new Journal().SchedulerBy("only",
+            new SchedulerEvents.Enqueued("a", 1, "p", ExecutionMode.Ephemeral, 1, T0),
+            new SchedulerEvents.Enqueued("b", 1, "p", ExecutionMode.Ephemeral, 2, T0),
+            new SchedulerEvents.Admitted(SchedulerLease("a", 1, "e1", "n1", T0.AddSeconds(1))),
+            new SchedulerEvents.Admitted(SchedulerLease("b", 1, "e2", "n1", T0.AddSeconds(30))));
+        var v = JournalVerifier.Verify(j.Entries, [], Caps);
+
+        var gap = Assert.Single(HandOverGaps.Measure(v, [T0.AddSeconds(2)]));
+
+        Assert.Null(gap.Gap);
+        Assert.StartsWith("the scheduler kept admitting", gap.Note);
     }
 }
