@@ -1,5 +1,6 @@
 using MegaFlow.Actors.Hosting;
 using MegaFlow.Actors.Persistence;
+using MegaFlow.Verification;
 using Npgsql;
 
 namespace MegaFlow.Cluster.Tests.Infrastructure;
