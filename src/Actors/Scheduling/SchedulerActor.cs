@@ -76,6 +76,16 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         });
         Command<ReportNodeImages>(m => _state = SchedulerLogic.ReportImages(_state, m.Node, m.Images));
         Command<CurrentClusterState>(OnClusterSnapshot);
+        Command<UnreachableMember>(m =>
+        {
+            if (m.Member.HasRole(_workerRole)) _state = SchedulerLogic.SetReachable(_state, NodeKey.Incarnation(m.Member), reachable: false);
+        });
+        Command<ReachableMember>(m =>
+        {
+            if (!m.Member.HasRole(_workerRole)) return;
+            _state = SchedulerLogic.SetReachable(_state, NodeKey.Incarnation(m.Member), reachable: true);
+            Handle(SchedulerDecision.Accept(), replan: true); // its slots are usable again
+        });
         Command<MemberUp>(m => { if (m.Member.HasRole(_workerRole)) Handle(SchedulerLogic.NodeUp(_state, NodeKey.Incarnation(m.Member))); });
         Command<IMemberEvent>(m =>
         {
@@ -109,7 +119,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         // Admissions persisted by a previous incarnation may never have reached their tasks.
         foreach (var lease in _state.Leases.Values)
             _tasks.Tell(new TaskProtocol.AdmitTask(lease.TaskId, lease.Attempt, lease));
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(IMemberEvent));
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(IMemberEvent), typeof(IReachabilityEvent));
     }
 
     protected override void PostStop()
@@ -141,6 +151,8 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
             NodeGone(gone);
         foreach (var node in live)
             Handle(SchedulerLogic.NodeUp(_state, node));
+        foreach (var m in s.Unreachable.Where(m => m.HasRole(_workerRole)))
+            _state = SchedulerLogic.SetReachable(_state, NodeKey.Incarnation(m), reachable: false);
     }
 
     private void NodeGone(string node)
@@ -155,11 +167,11 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Applies a decision and the admissions it makes possible, persists them, then acts.</summary>
-    private void Handle(SchedulerDecision d, Action? after = null)
+    private void Handle(SchedulerDecision d, Action? after = null, bool replan = false)
     {
         if (d.Outcome == Domain.Tasks.DecisionOutcome.Rejected) return;
         foreach (var e in d.Events) _state = SchedulerLogic.Apply(_state, e);
-        var admissions = d.Events.Count == 0
+        var admissions = d.Events.Count == 0 && !replan
             ? []
             : SchedulerLogic.PlanAdmissions(_state, _settings, DateTimeOffset.UtcNow, () => Guid.NewGuid().ToString("N"), EnvironmentIds.New);
         foreach (var a in admissions) _state = SchedulerLogic.Apply(_state, a);

@@ -73,6 +73,12 @@ public static class SchedulerLogic
         NodeImages = s.NodeImages.SetItem(node, images.Select(ImageRefs.Normalize).ToImmutableHashSet()),
     };
 
+    /// <summary>The failure detector's view of a node (volatile state: applied directly, never persisted).</summary>
+    public static SchedulerState SetReachable(SchedulerState s, string node, bool reachable) => s with
+    {
+        Unreachable = reachable ? s.Unreachable.Remove(node) : s.Unreachable.Add(node),
+    };
+
     public static SchedulerDecision RetireEnvironment(SchedulerState s, string environmentId) =>
         s.Idle.Values.SelectMany(v => v).FirstOrDefault(w => w.EnvironmentId == environmentId) is { } w
             ? SchedulerDecision.Accept(new EnvironmentRetired(environmentId, w.Pool))
@@ -132,7 +138,7 @@ public static class SchedulerLogic
         if (q.Mode == ExecutionMode.Persistent)
         {
             var warm = s.Idle.GetValueOrDefault(q.Pool, [])
-                .FirstOrDefault(w => s.Nodes.Contains(w.Node) && HasSlot(s, settings, w.Node));
+                .FirstOrDefault(w => s.Nodes.Contains(w.Node) && !s.Unreachable.Contains(w.Node) && HasSlot(s, settings, w.Node));
             if (warm is not null)
                 return NewLease(q, newLeaseId(), warm.EnvironmentId, warm.Node, starting: false, reused: true, now);
             if (s.PoolSizes.GetValueOrDefault(q.Pool) >= settings.MaxPoolSize) return null;
@@ -162,7 +168,7 @@ public static class SchedulerLogic
         foreach (var node in s.Nodes) // sorted: ties go to the same node every time (deterministic)
         {
             var load = s.RunningByNode.GetValueOrDefault(node);
-            if (load >= settings.SlotsPerNode) continue;
+            if (load >= settings.SlotsPerNode || s.Unreachable.Contains(node)) continue;
             if (load < bestLoad) { best = node; bestLoad = load; }
             if (wanted is not null && load < bestHolderLoad && s.NodeImages.TryGetValue(node, out var held) && held.Contains(wanted))
             {
@@ -191,7 +197,7 @@ public static class SchedulerLogic
             : s,
         Released x => ApplyRelease(s, x),
         NodeJoined x => s with { Nodes = s.Nodes.Add(x.Node) },
-        NodeLeft x => DropNode(s, x.Node),
+        NodeLeft x => DropNode(s, x.Node) with { Unreachable = s.Unreachable.Remove(x.Node) },
         EnvironmentRetired x => s with
         {
             Idle = RemoveIdle(s.Idle, x.Pool, x.EnvironmentId),

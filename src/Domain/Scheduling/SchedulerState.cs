@@ -31,6 +31,13 @@ public sealed record SchedulerState
 
     /// <summary>Images each node reported holding (normalized). Volatile: not persisted, not in snapshots.</summary>
     public ImmutableDictionary<string, ImmutableHashSet<string>> NodeImages { get; init; } = ImmutableDictionary<string, ImmutableHashSet<string>>.Empty;
+
+    /// <summary>
+    /// Nodes the failure detector marks unreachable: nothing is admitted onto them until they are
+    /// reachable again or removed (a dead node is unreachable for a while before it is removed, and
+    /// every admission onto it would fail at once and burn an infrastructure retry). Volatile.
+    /// </summary>
+    public ImmutableHashSet<string> Unreachable { get; init; } = ImmutableHashSet<string>.Empty;
     public long NextSeq { get; init; } = 1;
 
     public int QueueDepth => QueuedByTask.Count;

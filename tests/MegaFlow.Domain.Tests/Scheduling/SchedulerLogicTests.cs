@@ -41,6 +41,33 @@ public class SchedulerLogicTests
     }
 
     [Fact]
+    public void Nothing_is_admitted_onto_an_unreachable_node_until_it_is_reachable_again()
+    {
+        // A killed node is unreachable for a while before it is removed: admissions onto it would fail at once.
+        var h = Harness(Roomy, "node-a", "node-b");
+        h.State = SchedulerLogic.SetReachable(h.State, "node-a", reachable: false);
+        Enqueue(h, "p", Eph, "t1", "t2", "t3");
+
+        Assert.Equal(["t1", "t2", "t3"], h.Plan());
+        Assert.All(["t1", "t2", "t3"], id => Assert.Equal("node-b", h.Lease(id).Node));
+
+        h.State = SchedulerLogic.SetReachable(h.State, "node-a", reachable: true);
+        Enqueue(h, "p", Eph, "t4");
+        Assert.Equal(["t4"], h.Plan());
+        Assert.Equal("node-a", h.Lease("t4").Node);
+    }
+
+    [Fact]
+    public void With_every_node_unreachable_the_queue_waits()
+    {
+        var h = Harness(Roomy, "node-a");
+        h.State = SchedulerLogic.SetReachable(h.State, "node-a", reachable: false);
+        Enqueue(h, "p", Pers, "t1");
+        Assert.Empty(h.Plan());
+        Assert.Equal(1, h.State.QueueDepth);
+    }
+
+    [Fact]
     public void Tasks_are_admitted_in_submission_order_as_capacity_frees()
     {
         var h = Harness(Roomy with { MaxRunning = 2 });
