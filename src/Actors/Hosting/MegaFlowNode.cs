@@ -84,7 +84,7 @@ public static class MegaFlowNode
             };
             environments = sharding.Start(EnvironmentTypeName,
                 id => EnvironmentActor.Props(id, provider, artifacts, scheduler, envSettings),
-                shardingSettings, envExtractor, new NodePinnedAllocationStrategy(cluster), PoisonPill.Instance);
+                shardingSettings, envExtractor, new NodePinnedAllocationStrategy(system, EnvironmentTypeName), PoisonPill.Instance);
 
             if (provider is IResourceInventory or IImageInventory)
                 system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);
