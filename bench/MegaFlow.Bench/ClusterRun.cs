@@ -153,45 +153,17 @@ public static class ClusterRun
                 }
             });
 
-            var submitted = 0;
-            var rejected = 0;
-            var errors = 0;
+            var submissions = new Submissions();
             var progress = new List<string>();
             var clock = Stopwatch.StartNew();
             // CPU time of the whole process over the measured window: unlike tasks/s it barely moves
             // with what else the machine is running, so it is the figure to compare changes by.
             var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             using var stopProgress = new CancellationTokenSource();
-            var progressTask = ReportProgressAsync(cs, clock, () => (Volatile.Read(ref submitted), Volatile.Read(ref terminalCount)), o.Tasks, progress, log, stopProgress.Token);
+            var progressTask = ReportProgressAsync(cs, clock, () => (submissions.Accepted, Volatile.Read(ref terminalCount)), o.Tasks, progress, log, stopProgress.Token);
 
-            using (var gate = new SemaphoreSlim(o.Parallelism))
-            {
-                var inFlight = new List<Task>(o.Tasks);
-                for (var i = 0; i < o.Tasks; i++)
-                {
-                    await gate.WaitAsync();
-                    var spec = Spec(i);
-                    inFlight.Add(Task.Run(async () =>
-                    {
-                        try
-                        {
-                            var reply = await TaskGateway.SubmitAsync(refs.Tasks, spec, TimeSpan.FromSeconds(120));
-                            if (reply is SubmitAccepted) Interlocked.Increment(ref submitted);
-                            else Interlocked.Increment(ref rejected);
-                        }
-                        catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
-                        {
-                            Interlocked.Increment(ref errors);
-                        }
-                        finally
-                        {
-                            gate.Release();
-                        }
-                    }));
-                }
-                await Task.WhenAll(inFlight);
-            }
-            log($"all submissions answered after {clock.Elapsed.TotalSeconds:F1}s: accepted {submitted}, rejected {rejected}, errors {errors}");
+            await submissions.SubmitAsync(refs.Tasks, o.Tasks, o.Parallelism, i => Spec(i));
+            log($"all submissions answered after {clock.Elapsed.TotalSeconds:F1}s: {submissions}");
 
             var deadline = o.Deadline ?? TimeSpan.FromMinutes(8);
             var timedOut = await Task.WhenAny(allTerminal.Task, Task.Delay(deadline - clock.Elapsed > TimeSpan.Zero ? deadline - clock.Elapsed : TimeSpan.Zero)) != allTerminal.Task;
@@ -227,9 +199,9 @@ public static class ClusterRun
             proc.Refresh();
             var result = new ClusterResult
             {
-                Submitted = submitted,
-                Rejected = rejected,
-                SubmitErrors = errors,
+                Submitted = submissions.Accepted,
+                Rejected = submissions.Rejected,
+                SubmitErrors = submissions.Errors,
                 Terminal = Volatile.Read(ref terminalCount),
                 TerminalByStatus = new Dictionary<TaskStatus, int>(byStatus),
                 TimedOut = timedOut,

@@ -198,9 +198,7 @@ public static class ConcurrentRun
                 await ClusterRun.ScalarAsync(db, "SELECT coalesce(max(ordering),0) FROM journal")
                 + await ClusterRun.ScalarAsync(db, "SELECT coalesce(max(ordering),0) FROM sharding_journal");
 
-            var submitted = 0;
-            var rejected = 0;
-            var errors = 0;
+            var submissions = new Submissions();
             using var stopProgress = new CancellationTokenSource();
             var progress = Task.Run(async () =>
             {
@@ -208,7 +206,7 @@ public static class ConcurrentRun
                 try
                 {
                     while (await timer.WaitForNextTickAsync(stopProgress.Token))
-                        log($"[{clock.Elapsed.TotalSeconds,6:F1}s] accepted {Volatile.Read(ref submitted),6}  running {Volatile.Read(ref runningCount),6}  terminal {Volatile.Read(ref terminalCount),6}  working set {Mb(CpuMark.WorkingSetNow())}");
+                        log($"[{clock.Elapsed.TotalSeconds,6:F1}s] accepted {submissions.Accepted,6}  running {Volatile.Read(ref runningCount),6}  terminal {Volatile.Read(ref terminalCount),6}  working set {Mb(CpuMark.WorkingSetNow())}");
                 }
                 catch (OperationCanceledException)
                 {
@@ -219,35 +217,9 @@ public static class ConcurrentRun
             var runStartedAt = DateTimeOffset.UtcNow;
             var runStart = CpuMark.Now();
             clock.Start();
-            using (var gate = new SemaphoreSlim(o.Parallelism))
-            {
-                var inFlight = new List<Task>(n);
-                for (var i = 0; i < n; i++)
-                {
-                    await gate.WaitAsync();
-                    var spec = Spec(i, o.WorkSeconds, maxExec);
-                    inFlight.Add(Task.Run(async () =>
-                    {
-                        try
-                        {
-                            var reply = await TaskGateway.SubmitAsync(refs.Tasks, spec, TimeSpan.FromSeconds(120));
-                            if (reply is SubmitAccepted) Interlocked.Increment(ref submitted);
-                            else Interlocked.Increment(ref rejected);
-                        }
-                        catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
-                        {
-                            Interlocked.Increment(ref errors);
-                        }
-                        finally
-                        {
-                            gate.Release();
-                        }
-                    }));
-                }
-                await Task.WhenAll(inFlight);
-            }
+            await submissions.SubmitAsync(refs.Tasks, n, o.Parallelism, i => Spec(i, o.WorkSeconds, maxExec));
             var submissionWall = clock.Elapsed;
-            log($"all submissions answered after {submissionWall.TotalSeconds:F1}s: accepted {submitted}, rejected {rejected}, errors {errors}");
+            log($"all submissions answered after {submissionWall.TotalSeconds:F1}s: {submissions}");
 
             Task Remaining() => Task.Delay(deadline - clock.Elapsed > TimeSpan.Zero ? deadline - clock.Elapsed : TimeSpan.Zero);
 
@@ -302,9 +274,9 @@ public static class ConcurrentRun
                 Tasks = n,
                 ExecLatency = execLatency,
                 NominalWorkMs = ExecsPerTask * meanExecMs,
-                Submitted = submitted,
-                Rejected = rejected,
-                SubmitErrors = errors,
+                Submitted = submissions.Accepted,
+                Rejected = submissions.Rejected,
+                SubmitErrors = submissions.Errors,
                 Terminal = Volatile.Read(ref terminalCount),
                 TerminalByStatus = ByStatus(),
                 CompletedEvents = journal.CompletedEvents,

@@ -531,12 +531,12 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
 
     private Task<IList<ContainerListResponse>> ListContainersAsync(string? environmentId, CancellationToken ct)
     {
-        var labels = new Dictionary<string, bool>
-        {
-            [$"{ClusterLabel}={_settings.Cluster}"] = true,
-            [$"{NodeLabel}={_settings.Node}"] = true,
-        };
+        // One environment's containers are found by its id alone: after its node incarnation died,
+        // another node that shares the engine removes them when it marks the environment Lost
+        // (environment ids are unique; only whole-node listings are limited to this node's address).
+        var labels = new Dictionary<string, bool> { [$"{ClusterLabel}={_settings.Cluster}"] = true };
         if (environmentId is not null) labels[$"{EnvironmentLabel}={environmentId}"] = true;
+        else labels[$"{NodeLabel}={_settings.Node}"] = true;
         return _retry.RunAsync("list containers", t => _client.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,

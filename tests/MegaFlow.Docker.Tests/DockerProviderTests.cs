@@ -242,4 +242,16 @@ public sealed class DockerProviderTests : IAsyncLifetime
         Assert.Empty(await _provider.ListResourcesAsync(CancellationToken.None));
         Assert.Single(await other.ListResourcesAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task The_leftovers_of_a_lost_environment_of_another_node_on_a_shared_engine_are_removed_by_its_id()
+    {
+        // Its node incarnation died; another node marks it Lost and removes what is left, by environment id.
+        using var other = DockerEngine.Provider(_cluster, node: "dead-node");
+        var theirs = await other.ProvisionAsync(NewId(), Spec(), CancellationToken.None);
+
+        await _provider.RemoveResourcesOfAsync(theirs.EnvironmentId, CancellationToken.None);
+
+        Assert.Empty(await other.ListResourcesAsync(CancellationToken.None));
+    }
 }

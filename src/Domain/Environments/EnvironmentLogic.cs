@@ -423,23 +423,24 @@ public static class EnvironmentLogic
     private static EnvironmentDecision OnLesseeAnswered(EnvironmentState s, EnvironmentCommands.LesseeAnswered c)
     {
         if (!NeedsLesseeCheck(s) || s.LeasedTo != c.TaskId || s.LeasedAttempt != c.Attempt || c.Holds is null) return EnvironmentDecision.None;
-        if (c.Holds == true) return s.Strikes == 0 ? EnvironmentDecision.None : EnvironmentDecision.Change(new EnvironmentTransitions.Struck(0));
-        if (s.Strikes + 1 < StrikesToReclaim) return EnvironmentDecision.Change(new EnvironmentTransitions.Struck(s.Strikes + 1));
-        var reason = $"lease of task {c.TaskId} attempt {c.Attempt} outlived its attempt";
-        return new EnvironmentDecision([], [new EnvironmentTransitions.Struck(0), EnvironmentTransitions.DestroyStarted.Instance],
-            [new EnvironmentEffects.Warn($"environment {s.EnvironmentId}: {reason}; destroying it"), EnvironmentEffects.RetireFromPool.Instance, new EnvironmentEffects.StartDestroy(reason)]);
+        // RetireFromPool too: a lost reusable release may have put it back in its pool meanwhile.
+        return Strike(s, held: c.Holds.Value, $"lease of task {c.TaskId} attempt {c.Attempt} outlived its attempt", EnvironmentEffects.RetireFromPool.Instance);
     }
 
     // An idle warm environment that the scheduler no longer lists (its release was applied without it,
     // or a pool drain's destroy was lost) would never be leased again: destroy it.
-    private static EnvironmentDecision OnPoolAnswered(EnvironmentState s, EnvironmentCommands.PoolAnswered c)
+    private static EnvironmentDecision OnPoolAnswered(EnvironmentState s, EnvironmentCommands.PoolAnswered c) =>
+        !NeedsPoolCheck(s) || c.Listed is null
+            ? EnvironmentDecision.None
+            : Strike(s, held: c.Listed.Value, "idle environment not listed in any pool");
+
+    /// <summary>A check's answer: held clears the strikes; the <see cref="StrikesToReclaim"/>-th "not held" in a row destroys the environment.</summary>
+    private static EnvironmentDecision Strike(EnvironmentState s, bool held, string reason, params EnvironmentEffects.IEffect[] alsoOnReclaim)
     {
-        if (!NeedsPoolCheck(s) || c.Listed is null) return EnvironmentDecision.None;
-        if (c.Listed == true) return s.Strikes == 0 ? EnvironmentDecision.None : EnvironmentDecision.Change(new EnvironmentTransitions.Struck(0));
+        if (held) return s.Strikes == 0 ? EnvironmentDecision.None : EnvironmentDecision.Change(new EnvironmentTransitions.Struck(0));
         if (s.Strikes + 1 < StrikesToReclaim) return EnvironmentDecision.Change(new EnvironmentTransitions.Struck(s.Strikes + 1));
-        const string reason = "idle environment not listed in any pool";
         return new EnvironmentDecision([], [new EnvironmentTransitions.Struck(0), EnvironmentTransitions.DestroyStarted.Instance],
-            [new EnvironmentEffects.Warn($"environment {s.EnvironmentId}: {reason}; destroying it"), new EnvironmentEffects.StartDestroy(reason)]);
+            [new EnvironmentEffects.Warn($"environment {s.EnvironmentId}: {reason}; destroying it"), .. alsoOnReclaim, new EnvironmentEffects.StartDestroy(reason)]);
     }
 
     /// <summary>Marks the environment Lost: the lessee hears at once, an idle one leaves its pool, what is left is removed.</summary>
