@@ -163,7 +163,7 @@ public sealed class DatasetReaderTests
         Assert.Equal(
             [
                 "line 2: mode: unknown mode 'turbo' (expected ephemeral or persistent)",
-                "line 3: taskId: must not contain whitespace, control characters or '/'",
+                "line 3: taskId: must not contain whitespace, control characters, '/', '\\' or '%' (an id must be one URL path segment)",
                 "line 3: actions[0]: is empty",
                 "line 3: maxRounds: must be positive (got 0)",
                 "line 3: execTimeoutSeconds: must be positive (got -1)",

@@ -147,7 +147,7 @@ public sealed class SweBenchImportTests
     [InlineData("\"FAIL_TO_PASS\":[\"t1\"]", "\"FAIL_TO_PASS\":[1]", "FAIL_TO_PASS[0]: must be a string (got number 1)")]
     [InlineData("\"FAIL_TO_PASS\":[\"t1\"]", "\"FAIL_TO_PASS\":[]", "FAIL_TO_PASS: lists no tests (and neither does PASS_TO_PASS)")]
     [InlineData("\"repo\":\"tiny/lib\"", "\"repo\":42", "repo: must be a string (got number 42)")]
-    [InlineData("\"instance_id\":\"tiny__lib-1\"", "\"instance_id\":\"bad id\"", "taskId: must not contain whitespace, control characters or '/'")]
+    [InlineData("\"instance_id\":\"tiny__lib-1\"", "\"instance_id\":\"bad id\"", "taskId: must not contain whitespace, control characters, '/', '\\' or '%' (an id must be one URL path segment)")]
     public void Bad_values_are_named(string original, string replacement, string expected)
     {
         var result = SweBenchImport.FromRecord(Parse(MinimalRecord.Replace(original, replacement)));
