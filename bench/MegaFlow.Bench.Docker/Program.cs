@@ -1,14 +1,18 @@
 using System.Diagnostics;
+using MegaFlow.Contracts;
 using Akka.Actor;
 using MegaFlow.Actors.Cluster;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Persistence;
+using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments.Docker;
 using Microsoft.Data.Sqlite;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 // Usage: dotnet run -c Release --project bench/MegaFlow.Bench.Docker -- [samples] [parallel] [leases]
 //   samples  cold samples of each kind (docker run, provider, actor path) and containers in each parallel run

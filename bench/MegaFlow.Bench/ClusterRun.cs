@@ -1,13 +1,16 @@
 using System.Diagnostics;
+using MegaFlow.Protocol.Tasks;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Persistence;
-using MegaFlow.Actors.Serialization;
+using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
+using MegaFlow.Protocol.Serialization;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using Microsoft.Data.Sqlite;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Bench;
 

@@ -1,13 +1,15 @@
 using System.Diagnostics;
+using MegaFlow.Protocol.Tasks;
 using System.Globalization;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Persistence;
+using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments.Simulated;
 using Microsoft.Data.Sqlite;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Bench;
 

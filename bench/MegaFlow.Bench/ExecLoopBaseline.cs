@@ -1,4 +1,7 @@
+using MegaFlow.Contracts.Environments;
+using MegaFlow.Contracts;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments;
 using MegaFlow.Environments.Simulated;

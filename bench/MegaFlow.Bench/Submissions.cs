@@ -1,7 +1,9 @@
 using Akka.Actor;
+using MegaFlow.Protocol.Tasks;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Bench;
 

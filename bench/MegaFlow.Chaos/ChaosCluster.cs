@@ -1,4 +1,4 @@
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 
 namespace MegaFlow.Chaos;
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Node.Demo;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
 using MegaFlow.Verification;
 

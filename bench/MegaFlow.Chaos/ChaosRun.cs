@@ -1,6 +1,9 @@
 using System.Diagnostics;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Contracts;
+using MegaFlow.Hosting;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Node.Demo;
 using MegaFlow.Verification;

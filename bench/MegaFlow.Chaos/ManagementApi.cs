@@ -1,7 +1,8 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 
 namespace MegaFlow.Chaos;

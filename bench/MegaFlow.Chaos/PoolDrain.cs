@@ -1,9 +1,10 @@
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
 using MegaFlow.Verification;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
-using static MegaFlow.Domain.Scheduling.SchedulerProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Scheduling.SchedulerProtocol;
 
 namespace MegaFlow.Chaos;
 

@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
+using MegaFlow.Protocol.Tasks;
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Persistence;
+using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Bench;
 using MegaFlow.Client;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using Npgsql;
 

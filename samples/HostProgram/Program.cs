@@ -3,8 +3,8 @@
 //   dotnet run --project samples/HostProgram -- --seeds akka.tcp://megaflow@127.0.0.1:4053 \
 //       --dataset samples/datasets/sample-tasks.jsonl
 using MegaFlow.Client;
-using MegaFlow.Domain.Results;
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Contracts.Results;
+using MegaFlow.Contracts.Tasks;
 
 var seeds = Arg("--seeds")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
 var dataset = Arg("--dataset") ?? "samples/datasets/sample-tasks.jsonl";

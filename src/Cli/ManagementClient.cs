@@ -4,8 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using MegaFlow.Management.Contracts;
-using MegaFlow.Management.Http;
+using MegaFlow.Contracts.Management;
 
 namespace MegaFlow.Cli;
 

@@ -1,7 +1,7 @@
 using System.Net;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Cli.CommandLine;
 using MegaFlow.Cli.Palettes;
-using MegaFlow.Management;
 
 namespace MegaFlow.Cli;
 
@@ -87,7 +87,7 @@ public static class OpsCli
     {
         if (!node.IsLoopback) return null;
         var dataDir = env("MEGAFLOW_DATA_DIR") is { Length: > 0 } d ? d : "./data";
-        var file = Path.Combine(dataDir, ManagementSettings.TokenFileName);
+        var file = Path.Combine(dataDir, ManagementDefaults.TokenFileName);
         try
         {
             return File.Exists(file) ? File.ReadAllText(file).Trim() : null;

@@ -39,9 +39,9 @@ public sealed class ClusterBusyException(int queueDepth, int bound)
 }
 
 /// <summary>A submission the cluster refused, with every problem named.</summary>
-public sealed class TaskRejectedException(string taskId, IReadOnlyList<MegaFlow.Domain.Tasks.ValidationError> errors)
+public sealed class TaskRejectedException(string taskId, IReadOnlyList<MegaFlow.Contracts.Tasks.ValidationError> errors)
     : Exception($"task '{taskId}' rejected: {string.Join("; ", errors)}")
 {
     public string TaskId { get; } = taskId;
-    public IReadOnlyList<MegaFlow.Domain.Tasks.ValidationError> Errors { get; } = errors;
+    public IReadOnlyList<MegaFlow.Contracts.Tasks.ValidationError> Errors { get; } = errors;
 }

@@ -1,15 +1,15 @@
 using System.Runtime.CompilerServices;
+using MegaFlow.Protocol;
+using MegaFlow.Protocol.Tasks;
+using MegaFlow.Contracts;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Tools.PublishSubscribe;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Scheduling;
-using MegaFlow.Actors.Tasks;
 using MegaFlow.Datasets;
-using MegaFlow.Domain.Scheduling;
-using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Contracts.Tasks;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Client;
 
@@ -51,19 +51,11 @@ public sealed class MegaFlowClient : IAsyncDisposable
     {
         if (options.Seeds.Count == 0) throw new ArgumentException("ClientOptions.Seeds: at least one seed address is required", nameof(options));
         if (options.QueueBound <= 0) throw new ArgumentException($"ClientOptions.QueueBound must be positive (got {options.QueueBound})", nameof(options));
-        var settings = new NodeSettings
-        {
-            SystemName = options.SystemName,
-            Hostname = options.Hostname,
-            Port = options.Port,
-            Seeds = options.Seeds,
-            Roles = ["client"],
-            ExtraHocon = "akka.loglevel = WARNING\n" + options.ExtraHocon,
-        };
-        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Build(settings));
+        var endpoint = new ClusterEndpoint(options.Hostname, null, options.Port, ["client"], options.Seeds);
+        var system = ActorSystem.Create(options.SystemName, ClusterConfig.Build(endpoint, "akka.loglevel = WARNING\n" + options.ExtraHocon));
         try
         {
-            var refs = MegaFlowNode.Start(system);
+            var refs = MegaFlowProxies.Start(system);
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
             await up.Task.WaitAsync(options.ConnectTimeout, ct);
@@ -155,7 +147,7 @@ public sealed class MegaFlowClient : IAsyncDisposable
 
     /// <summary>Tasks by status, from the journal, answered by any worker node.</summary>
     public Task<TaskListing> ListAsync(TaskStatus? status = null, CancellationToken ct = default) =>
-        DistributedPubSub.Get(_system).Mediator.Ask<TaskListing>(new Send(TaskQueryActor.Path, new ListTasks(status), localAffinity: false), _options.RequestTimeout, ct);
+        DistributedPubSub.Get(_system).Mediator.Ask<TaskListing>(new Send(Topics.TaskQueries, new ListTasks(status), localAffinity: false), _options.RequestTimeout, ct);
 
     /// <summary>
     /// Lifecycle events of the given tasks as they happen, starting with each task's current state, so
@@ -306,7 +298,7 @@ public sealed class MegaFlowClient : IAsyncDisposable
             {
                 Receive<SubscribeAck>(_ => acked.TrySetResult());
                 Receive<SchedulerProtocol.QueueDepthChanged>(m => gauge.Observe(m.QueueDepth));
-                DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(SchedulerActor.StatusTopic, Self));
+                DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(Topics.SchedulerStatus, Self));
             }
         }
     }

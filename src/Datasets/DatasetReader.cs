@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Datasets;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Datasets;
 

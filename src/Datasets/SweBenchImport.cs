@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Datasets;
 

@@ -1,4 +1,4 @@
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Datasets;
 

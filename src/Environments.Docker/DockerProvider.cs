@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
 
 namespace MegaFlow.Environments.Docker;

@@ -2,7 +2,7 @@ namespace MegaFlow.Environments;
 
 /// <summary>One resource a provider created (a container), as found on the machine.</summary>
 /// <param name="EnvironmentId">The environment it was created for (from its labels).</param>
-/// <param name="Reference">The provider's reference, as in <see cref="MegaFlow.Domain.Environments.EnvironmentHandle.Reference"/>.</param>
+/// <param name="Reference">The provider's reference, as in <see cref="MegaFlow.Contracts.Environments.EnvironmentHandle.Reference"/>.</param>
 /// <param name="Running">False for a resource that exists but is stopped (killed, exited).</param>
 public sealed record ManagedResource(string EnvironmentId, string Reference, bool Running);
 

@@ -1,4 +1,5 @@
 using System.Net;
+using MegaFlow.Contracts.Management;
 using System.Security.Cryptography;
 using MegaFlow.Management.Cluster;
 using MegaFlow.Management.Environments;
@@ -84,7 +85,7 @@ public static class ManagementHosting
         else
             log.LogError(error, "management request {Method} {Path} failed", http.Request.Method, http.Request.Path);
         http.Response.StatusCode = failure.Status;
-        await http.Response.WriteAsJsonAsync(new Contracts.ApiError(failure.Message, failure.Code), ManagementJson.Options);
+        await http.Response.WriteAsJsonAsync(new Contracts.Management.ApiError(failure.Message, failure.Code), ManagementJson.Options);
     }
 
     /// <summary>

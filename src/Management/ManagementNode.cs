@@ -1,6 +1,6 @@
 using Akka.Actor;
+using MegaFlow.Protocol;
 using MegaFlow.Actors.Cluster;
-using MegaFlow.Actors.Hosting;
 using MegaFlow.Management.Metrics;
 using MegaFlow.Management.Tasks;
 

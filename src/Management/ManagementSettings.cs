@@ -1,3 +1,4 @@
+using MegaFlow.Contracts.Management;
 using System.Net;
 
 namespace MegaFlow.Management;
@@ -9,7 +10,7 @@ namespace MegaFlow.Management;
 public sealed record ManagementSettings
 {
     /// <summary>Akka.Management's conventional port, so operators find it where they expect.</summary>
-    public const int DefaultPort = 8558;
+    public const int DefaultPort = ManagementDefaults.Port;
 
     public bool Enabled { get; init; } = true;
 
@@ -57,7 +58,7 @@ public sealed record ManagementSettings
         return s;
     }
 
-    public const string TokenFileName = "management.token";
+    public const string TokenFileName = ManagementDefaults.TokenFileName;
 
     private static bool ParseBool(string name, string value, string yes, string no) => value.ToLowerInvariant() switch
     {

@@ -1,7 +1,8 @@
 using Akka.Actor;
+using MegaFlow.Protocol;
 using Akka.Hosting;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Persistence;
+using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
 using MegaFlow.Environments;
 using MegaFlow.Management;
 using MegaFlow.Management.Metrics;

@@ -1,4 +1,4 @@
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Cli;
 using MegaFlow.Management;
 using MegaFlow.Node;

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Client;
 using MegaFlow.Datasets;
-using MegaFlow.Domain.Results;
+using MegaFlow.Contracts.Results;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using Spectre.Console;
 

@@ -1,7 +1,9 @@
 using System.Data.Common;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Serialization;
+using MegaFlow.Hosting;
+using MegaFlow.Protocol.Serialization;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using Microsoft.Data.Sqlite;
 using Npgsql;

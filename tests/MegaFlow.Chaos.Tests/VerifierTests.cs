@@ -1,5 +1,9 @@
+using MegaFlow.Contracts.Environments;
+using MegaFlow.Contracts;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Verification;
 

@@ -1,8 +1,9 @@
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Cluster.Tests;
 
@@ -106,8 +107,8 @@ public sealed class AgentLoopTests
         Assert.Equal(3, state.History.Count);
         // Each attempt had its own, fresh environment.
         Assert.Equal(3, state.History.Select(h => h.Lease!.EnvironmentId).Distinct().Count());
-        await TestCluster.Eventually(async () => (await cluster.Nodes[0].Refs.Scheduler.Ask<Domain.Scheduling.SchedulerProtocol.SchedulerStatus>(
-            Domain.Scheduling.SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(5))).Running == 0, TimeSpan.FromSeconds(20), "leases released");
+        await TestCluster.Eventually(async () => (await cluster.Nodes[0].Refs.Scheduler.Ask<Contracts.Scheduling.SchedulerProtocol.SchedulerStatus>(
+            Contracts.Scheduling.SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(5))).Running == 0, TimeSpan.FromSeconds(20), "leases released");
     }
 
     [Fact]
@@ -141,7 +142,7 @@ public sealed class AgentLoopTests
 
         // What the node's janitor forwards when the engine reports the container died. The local
         // folder survives, so the command itself succeeds: the environment must still count as gone.
-        cluster.Nodes[0].Refs.Environments.Tell(new Domain.Environments.EnvironmentProtocol.ResourceDied(running.Lease!.EnvironmentId, "killed from outside (test)"));
+        cluster.Nodes[0].Refs.Environments.Tell(new Contracts.Environments.EnvironmentProtocol.ResourceDied(running.Lease!.EnvironmentId, "killed from outside (test)"));
 
         var state = (await TestCluster.WaitForTerminalAsync(tasks, ["dies-mid-command"], TimeSpan.FromSeconds(60)))[0];
         Assert.Equal(TaskStatus.Completed, state.Status);

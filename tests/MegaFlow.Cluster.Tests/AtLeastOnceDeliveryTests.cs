@@ -1,13 +1,16 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Cluster.Tests.Infrastructure;
 using MegaFlow.Domain.Agents;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 namespace MegaFlow.Cluster.Tests;
 

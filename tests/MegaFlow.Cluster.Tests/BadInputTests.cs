@@ -1,9 +1,11 @@
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Protocol.Tasks;
+using MegaFlow.Hosting;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Cluster.Tests;
 
@@ -67,7 +69,7 @@ public sealed class BadInputTests
         Assert.DoesNotContain(journal, e => e.PersistenceId.StartsWith("task-bad-", StringComparison.Ordinal));
         Assert.Contains(journal, e => e.PersistenceId == "task-good-one");
         var scheduler = await storage.Journal().ReadAllAsync("megaflow-scheduler");
-        Assert.DoesNotContain(scheduler, e => e.Event is Domain.Scheduling.SchedulerEvents.Enqueued q && q.TaskId.StartsWith("bad-", StringComparison.Ordinal));
+        Assert.DoesNotContain(scheduler, e => e.Event is Contracts.Scheduling.SchedulerEvents.Enqueued q && q.TaskId.StartsWith("bad-", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -85,7 +87,7 @@ public sealed class BadInputTests
         Assert.Equal(TaskStatus.Cancelled, state.Status);
         await TestCluster.Eventually(async () =>
         {
-            var s = await cluster.Nodes[0].Refs.Scheduler.Ask<Domain.Scheduling.SchedulerProtocol.SchedulerStatus>(Domain.Scheduling.SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(5));
+            var s = await cluster.Nodes[0].Refs.Scheduler.Ask<Contracts.Scheduling.SchedulerProtocol.SchedulerStatus>(Contracts.Scheduling.SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(5));
             return s.Running == 0;
         }, TimeSpan.FromSeconds(30), "lease released");
         Assert.IsType<CancelRejected>(await tasks.Ask<object>(new CancelTask("never-submitted", "?"), TimeSpan.FromSeconds(10)));

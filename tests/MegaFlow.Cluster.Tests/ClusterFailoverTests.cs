@@ -1,5 +1,6 @@
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
 using Xunit.Abstractions;
 
@@ -61,7 +62,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var survivor = cluster.Nodes[2];
 
         await TestCluster.SubmitAllAsync(client.Refs.Tasks, specs);
-        await TestCluster.Eventually(async () => (await storage.Journal().ReadAllAsync("task-")).Count(e => e.Event is Domain.Tasks.TaskEvents.Completed) >= TaskCount / 4,
+        await TestCluster.Eventually(async () => (await storage.Journal().ReadAllAsync("task-")).Count(e => e.Event is Contracts.Tasks.TaskEvents.Completed) >= TaskCount / 4,
             TimeSpan.FromMinutes(2), "a quarter of the tasks completed");
 
         output.WriteLine($"crashing {schedulerNode.Key} (scheduler) and {otherWorker.Key}");

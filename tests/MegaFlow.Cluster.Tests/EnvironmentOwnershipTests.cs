@@ -1,12 +1,16 @@
 using System.Diagnostics;
+using MegaFlow.Contracts;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using Xunit.Abstractions;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 namespace MegaFlow.Cluster.Tests;
 

@@ -1,10 +1,13 @@
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Protocol.Tasks;
+using MegaFlow.Hosting;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Cluster.Tests;
 

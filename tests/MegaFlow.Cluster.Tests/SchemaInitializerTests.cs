@@ -1,5 +1,5 @@
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Persistence;
+using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
 using MegaFlow.Cluster.Tests.Infrastructure;
 
 namespace MegaFlow.Cluster.Tests;

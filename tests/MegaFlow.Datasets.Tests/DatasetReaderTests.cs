@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using MegaFlow.Contracts;
 using System.Text;
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Datasets.Tests;
 

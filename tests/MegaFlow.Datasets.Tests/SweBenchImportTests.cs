@@ -1,5 +1,6 @@
 using System.Text.Json;
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Datasets.Tests;
 

@@ -1,6 +1,9 @@
 using System.Text;
+using MegaFlow.Contracts;
 using Docker.DotNet.Models;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments;
 using MegaFlow.Environments.Docker;

@@ -1,11 +1,14 @@
 using System.Net;
+using MegaFlow.Contracts;
 using System.Net.Sockets;
 using Akka.Actor;
 using ContainerKillParameters = Docker.DotNet.Models.ContainerKillParameters;
 using ContainerListResponse = Docker.DotNet.Models.ContainerListResponse;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments.Docker;
 
@@ -203,7 +206,7 @@ public sealed class DockerTaskTests : IAsyncLifetime
         await TestCluster.SubmitAllAsync(node.Refs.Tasks, specs);
         await TestCluster.Eventually(async () => (await Containers()).Count(c => c.State == "running") == 4, TimeSpan.FromSeconds(60), "four task containers running");
         // And a container no environment ever owned (as if its journal entries were lost).
-        var stray = await _providers[0].ProvisionAsync($"env-{Guid.NewGuid():N}@127.0.0.1:{port}", new Domain.Environments.EnvironmentSpec(DockerEngine.BaseImage, "stray", ExecutionMode.Ephemeral), CancellationToken.None);
+        var stray = await _providers[0].ProvisionAsync($"env-{Guid.NewGuid():N}@127.0.0.1:{port}", new Contracts.Environments.EnvironmentSpec(DockerEngine.BaseImage, "stray", ExecutionMode.Ephemeral), CancellationToken.None);
 
         await node.Crash();
         _providers[0].Dispose();

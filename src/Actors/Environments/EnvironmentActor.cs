@@ -1,16 +1,19 @@
 using System.Text;
+using MegaFlow.Protocol;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments;
 using MegaFlow.Storage;
 using static MegaFlow.Domain.Environments.EnvironmentEffects;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 using Commands = MegaFlow.Domain.Environments.EnvironmentCommands;
 
 namespace MegaFlow.Actors.Environments;
@@ -252,7 +255,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
     {
         try
         {
-            return ClusterSharding.Get(Context.System).ShardRegion(MegaFlowNode.TaskTypeName);
+            return ClusterSharding.Get(Context.System).ShardRegion(EntityTypes.Task);
         }
         catch (ArgumentException)
         {

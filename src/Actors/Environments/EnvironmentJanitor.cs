@@ -1,9 +1,11 @@
 using Akka.Actor;
 using Akka.Event;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
 using MegaFlow.Environments;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 namespace MegaFlow.Actors.Environments;
 

@@ -1,12 +1,16 @@
 using Akka.Actor;
+using MegaFlow.Protocol;
+using MegaFlow.Domain;
 using Akka.Cluster;
 using Akka.Event;
 using Akka.Persistence;
 using MegaFlow.Actors.Cluster;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using static Akka.Cluster.ClusterEvent;
-using static MegaFlow.Domain.Scheduling.SchedulerProtocol;
+using static MegaFlow.Contracts.Scheduling.SchedulerProtocol;
 
 namespace MegaFlow.Actors.Scheduling;
 
@@ -20,7 +24,6 @@ namespace MegaFlow.Actors.Scheduling;
 public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
 {
     public const string PersistenceIdValue = "megaflow-scheduler";
-    public const string StatusTopic = "megaflow.scheduler";
     private static readonly TimeSpan DepthPublishInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly SchedulerSettings _settings;
@@ -132,12 +135,12 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     {
         var replyTo = Sender;
         var d = SchedulerLogic.Enqueue(_state, m.TaskId, m.Attempt, m.Pool, m.Mode, DateTimeOffset.UtcNow, m.Image);
-        if (d.Outcome == Domain.Tasks.DecisionOutcome.Rejected) return; // stale retry of an older attempt
+        if (d.Outcome == DecisionOutcome.Rejected) return; // stale retry of an older attempt
         Handle(d, () =>
         {
             replyTo.Tell(new TaskProtocol.QueueConfirmed(m.TaskId, m.Attempt));
             // Already admitted: the task evidently missed the admission, so repeat it.
-            if (d.Outcome == Domain.Tasks.DecisionOutcome.Duplicate && _state.Leases.TryGetValue(m.TaskId, out var lease) && lease.Attempt == m.Attempt)
+            if (d.Outcome == DecisionOutcome.Duplicate && _state.Leases.TryGetValue(m.TaskId, out var lease) && lease.Attempt == m.Attempt)
                 _tasks.Tell(new TaskProtocol.AdmitTask(lease.TaskId, lease.Attempt, lease));
         });
     }
@@ -169,7 +172,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Applies a decision and the admissions it makes possible, persists them, then acts.</summary>
     private void Handle(SchedulerDecision d, Action? after = null, bool replan = false)
     {
-        if (d.Outcome == Domain.Tasks.DecisionOutcome.Rejected) return;
+        if (d.Outcome == DecisionOutcome.Rejected) return;
         foreach (var e in d.Events) _state = SchedulerLogic.Apply(_state, e);
         var admissions = d.Events.Count == 0 && !replan
             ? []
@@ -214,7 +217,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         if (_state.QueueDepth == _publishedDepth) return;
         _publishedDepth = _state.QueueDepth;
         Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator.Tell(
-            new Akka.Cluster.Tools.PublishSubscribe.Publish(StatusTopic, new QueueDepthChanged(_state.QueueDepth, _state.Running, DateTimeOffset.UtcNow)));
+            new Akka.Cluster.Tools.PublishSubscribe.Publish(Topics.SchedulerStatus, new QueueDepthChanged(_state.QueueDepth, _state.Running, DateTimeOffset.UtcNow)));
     }
 
     private sealed record PublishDepth

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
 
 namespace MegaFlow.Actors.Scheduling;

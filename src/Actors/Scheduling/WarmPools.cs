@@ -1,8 +1,9 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
-using static MegaFlow.Domain.Scheduling.SchedulerProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Scheduling.SchedulerProtocol;
 
 namespace MegaFlow.Actors.Scheduling;
 

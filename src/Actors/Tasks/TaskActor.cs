@@ -1,16 +1,22 @@
 using Akka.Actor;
+using MegaFlow.Protocol;
+using MegaFlow.Domain;
+using MegaFlow.Contracts;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
 using MegaFlow.Actors.Cluster;
 using MegaFlow.Domain.Agents;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
-using Lease = MegaFlow.Domain.Tasks.Lease;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
+using Lease = MegaFlow.Contracts.Tasks.Lease;
 
 namespace MegaFlow.Actors.Tasks;
 
@@ -49,7 +55,6 @@ public sealed record TaskActorSettings
 /// </summary>
 public sealed class TaskActor : ReceivePersistentActor, IWithTimers
 {
-    public const string TaskEventsTopic = "megaflow.task-events";
 
     private readonly string _taskId;
     private readonly TaskActorRefs _refs;
@@ -496,7 +501,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         var before = _state.Status;
         _state = TaskLogic.Apply(_state, e);
         if (_state.Status != before)
-            _refs.Mediator.Tell(new Publish(TaskEventsTopic,
+            _refs.Mediator.Tell(new Publish(Topics.TaskEvents,
                 new TaskStatusChanged(_taskId, _state.Status, _state.Attempt, _settings.Node, Now)));
     }
 

@@ -3,6 +3,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Actors.Tasks;

@@ -1,5 +1,5 @@
 using System.Text;
-using MegaFlow.Management;
+using MegaFlow.Contracts.Management;
 
 namespace MegaFlow.Cli.CommandLine;
 
@@ -15,8 +15,8 @@ public static class ArgParser
 
     public static readonly IReadOnlyList<OptionSpec> GlobalOptionSpecs =
     [
-        new("node", "HOST:PORT", $"the node's management API (default: ${NodeVariable}, else 127.0.0.1:{ManagementSettings.DefaultPort})"),
-        new("token", "TOKEN", $"bearer token for changes (default: ${TokenVariable}, else the local node's data/{ManagementSettings.TokenFileName})"),
+        new("node", "HOST:PORT", $"the node's management API (default: ${NodeVariable}, else 127.0.0.1:{ManagementDefaults.Port})"),
+        new("token", "TOKEN", $"bearer token for changes (default: ${TokenVariable}, else the local node's data/{ManagementDefaults.TokenFileName})"),
         new("json", null, "print the node's JSON answer instead of tables"),
     ];
 
@@ -92,7 +92,7 @@ public static class ArgParser
         if (p < positionals.Count) throw new UsageException($"{spec.Name}: unexpected argument '{positionals[p]}'");
 
         var global = new GlobalOptions(
-            NodeUri(options.GetValueOrDefault("node") ?? NonEmpty(env(NodeVariable)) ?? $"127.0.0.1:{ManagementSettings.DefaultPort}",
+            NodeUri(options.GetValueOrDefault("node") ?? NonEmpty(env(NodeVariable)) ?? $"127.0.0.1:{ManagementDefaults.Port}",
                 options.ContainsKey("node") ? "--node" : NodeVariable),
             options.GetValueOrDefault("token") ?? NonEmpty(env(TokenVariable)),
             options.ContainsKey("json"));
@@ -106,7 +106,7 @@ public static class ArgParser
         if (Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             && !string.IsNullOrEmpty(uri.Host) && HasExplicitPort(withScheme) && uri.Port is > 0 and <= 65535 && uri.AbsolutePath == "/")
             return new Uri($"{uri.Scheme}://{uri.Authority}/");
-        throw new UsageException($"{source}: '{text}' is not a node address (expected host:port, like 127.0.0.1:{ManagementSettings.DefaultPort})");
+        throw new UsageException($"{source}: '{text}' is not a node address (expected host:port, like 127.0.0.1:{ManagementDefaults.Port})");
     }
 
     public static string Usage(IReadOnlyList<CommandSpec> commands)

@@ -1,7 +1,7 @@
 using Spectre.Console;
 using MegaFlow.Cli.CommandLine;
-using MegaFlow.Domain.Environments;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Environments;
+using MegaFlow.Contracts.Management;
 using static MegaFlow.Cli.Palettes.Render;
 
 namespace MegaFlow.Cli.Palettes;

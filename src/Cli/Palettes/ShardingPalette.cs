@@ -1,6 +1,6 @@
 using Spectre.Console;
 using MegaFlow.Cli.CommandLine;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using static MegaFlow.Cli.Palettes.Render;
 
 namespace MegaFlow.Cli.Palettes;

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using MegaFlow.Cli.CommandLine;
 using MegaFlow.Datasets;
-using MegaFlow.Domain.Tasks;
-using MegaFlow.Management.Contracts;
-using MegaFlow.Management.Http;
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Management;
 using Spectre.Console;
 using static MegaFlow.Cli.Palettes.Render;
 
@@ -129,7 +128,7 @@ internal static class TasksPalette
 
     private static Task<int> Cancel(CliContext c, ParsedCommand p) =>
         ClusterPalette.Act(c, p, $"api/tasks/{Uri.EscapeDataString(p.Arg("TASK_ID"))}/cancel",
-            new Management.Tasks.CancelRequest(p.Option("reason")));
+            new CancelRequest(p.Option("reason")));
 
     private static async Task<int> Watch(CliContext c, ParsedCommand p)
     {

@@ -1,3 +1,7 @@
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Agents;

@@ -1,6 +1,10 @@
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 namespace MegaFlow.Domain.Environments;
 

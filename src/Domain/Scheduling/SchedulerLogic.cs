@@ -1,6 +1,11 @@
 using System.Collections.Immutable;
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Contracts.Environments;
+using MegaFlow.Domain;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Scheduling.SchedulerEvents;
+using static MegaFlow.Contracts.Scheduling.SchedulerEvents;
 
 namespace MegaFlow.Domain.Scheduling;
 

@@ -1,5 +1,8 @@
 using System.Collections.Immutable;
-using MegaFlow.Domain.Protocol;
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Contracts.Environments;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Scheduling;
@@ -63,12 +66,3 @@ public sealed record SchedulerState
         return state;
     }
 }
-
-/// <summary>The scheduler's snapshot: plain lists, a stable wire contract independent of the in-memory indexes.</summary>
-public sealed record SchedulerSnapshot(
-    IReadOnlyList<QueueEntry> Queue,
-    IReadOnlyList<SchedulerLease> Leases,
-    IReadOnlyList<WarmEnvironment> Idle,
-    IReadOnlyDictionary<string, int> PoolSizes,
-    IReadOnlyList<string> Nodes,
-    long NextSeq) : IMegaFlowMessage;

@@ -1,4 +1,8 @@
-using static MegaFlow.Domain.Tasks.TaskEvents;
+using static MegaFlow.Contracts.Tasks.TaskEvents;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Contracts.Environments;
 
 namespace MegaFlow.Domain.Tasks;
 

@@ -1,9 +1,9 @@
 using System.Reflection;
-using MemberInfo = MegaFlow.Management.Contracts.MemberInfo;
+using MemberInfo = MegaFlow.Contracts.Management.MemberInfo;
 using Akka.Actor;
 using Akka.Cluster;
 using MegaFlow.Actors.Cluster;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,8 +11,6 @@ using Microsoft.AspNetCore.Routing;
 
 namespace MegaFlow.Management.Cluster;
 
-/// <summary>Body of join / leave / down: a member address ("akka.tcp://megaflow@host:port" or "host:port").</summary>
-public sealed record AddressRequest(string? Address);
 
 /// <summary>pbm's cluster palette: show, join, leave, down, down-unreachable.</summary>
 public static class ClusterRoutes

@@ -1,14 +1,15 @@
 using System.Diagnostics;
+using MegaFlow.Protocol;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 using MegaFlow.Management.Sharding;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 namespace MegaFlow.Management.Environments;
 
@@ -94,7 +95,7 @@ public static class EnvironmentRoutes
 
     private static async Task<(IReadOnlyList<(string Id, string Address)> Live, IReadOnlyList<string> Failed)> LiveAsync(ManagementNode node, TimeSpan? timeout, CancellationToken ct)
     {
-        var (states, failed) = await ShardingRoutes.RegionStatesAsync(node, MegaFlowNode.EnvironmentTypeName, timeout, ct);
+        var (states, failed) = await ShardingRoutes.RegionStatesAsync(node, EntityTypes.Environment, timeout, ct);
         return (states.SelectMany(s => s.State.Shards.SelectMany(sh => sh.EntityIds.Select(e => (e, s.Address)))).ToList(), failed);
     }
 
@@ -117,5 +118,5 @@ public static class EnvironmentRoutes
         : null;
 
     private static string EnvironmentIdsNode(string id, string address) =>
-        Domain.Scheduling.EnvironmentIds.NodeOf(id) is { Length: > 0 } n ? n : address;
+        Contracts.Scheduling.EnvironmentIds.NodeOf(id) is { Length: > 0 } n ? n : address;
 }

@@ -1,8 +1,8 @@
 using Akka.Actor;
+using MegaFlow.Protocol;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 using MegaFlow.Management.Metrics;
 using Microsoft.AspNetCore.Builder;
@@ -44,7 +44,7 @@ public static class HealthRoutes
         if (roles.Contains(mf.GetString("worker-role", "worker")))
         {
             // A worker serves tasks and environments only once both shard regions exist.
-            foreach (var type in new[] { MegaFlowNode.TaskTypeName, MegaFlowNode.EnvironmentTypeName })
+            foreach (var type in new[] { EntityTypes.Task, EntityTypes.Environment })
             {
                 if (!types.Contains(type))
                 {

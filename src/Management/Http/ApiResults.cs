@@ -1,4 +1,4 @@
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using Microsoft.AspNetCore.Http;
 
 namespace MegaFlow.Management.Http;

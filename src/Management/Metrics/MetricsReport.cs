@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Akka.Cluster;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Scheduling;
 
 namespace MegaFlow.Management.Metrics;

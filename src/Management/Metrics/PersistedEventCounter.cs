@@ -1,6 +1,10 @@
 using Akka.Persistence.Journal;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Management.Metrics;
@@ -18,7 +22,7 @@ public sealed class PersistedEventCounter : IEventAdapter
     public const string Hocon = """
         akka.persistence.journal.sql {
           event-adapters { megaflow-metrics = "MegaFlow.Management.Metrics.PersistedEventCounter, MegaFlow.Management" }
-          event-adapter-bindings { "MegaFlow.Domain.Protocol.IMegaFlowMessage, MegaFlow.Domain" = megaflow-metrics }
+          event-adapter-bindings { "MegaFlow.Contracts.IMegaFlowMessage, MegaFlow.Contracts" = megaflow-metrics }
         }
         """;
 

@@ -1,10 +1,11 @@
 using Akka.Actor;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
-using static MegaFlow.Domain.Scheduling.SchedulerProtocol;
+using static MegaFlow.Contracts.Scheduling.SchedulerProtocol;
 
 namespace MegaFlow.Management.Scheduling;
 

@@ -1,14 +1,15 @@
 using System.Collections.Immutable;
+using MegaFlow.Protocol;
+using MegaFlow.Protocol.Sharding;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using MegaFlow.Actors.Cluster;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using EntityLocation = MegaFlow.Management.Contracts.EntityLocation;
+using EntityLocation = MegaFlow.Contracts.Management.EntityLocation;
 
 namespace MegaFlow.Management.Sharding;
 
@@ -101,7 +102,7 @@ public static class ShardingRoutes
     /// </summary>
     internal static IActorRef? Region(ManagementNode node, string type)
     {
-        if (type is not (MegaFlowNode.TaskTypeName or MegaFlowNode.EnvironmentTypeName)) return null;
+        if (type is not (EntityTypes.Task or EntityTypes.Environment)) return null;
         try
         {
             return ClusterSharding.Get(node.System).ShardRegion(type);
@@ -114,15 +115,15 @@ public static class ShardingRoutes
 
     /// <summary>Our sharded types this node can reach (through its region or its proxy).</summary>
     internal static IReadOnlyList<string> Types(ManagementNode node) =>
-        new[] { MegaFlowNode.EnvironmentTypeName, MegaFlowNode.TaskTypeName }.Where(t => Region(node, t) is not null).ToList();
+        new[] { EntityTypes.Environment, EntityTypes.Task }.Where(t => Region(node, t) is not null).ToList();
 
     private static string? ShardOf(ManagementNode node, string type, string entityId)
     {
         var mf = node.System.Settings.Config.GetConfig("megaflow");
         IMessageExtractor? extractor = type switch
         {
-            MegaFlowNode.TaskTypeName => new TaskMessageExtractor(mf.GetInt("task-shards", 100)),
-            MegaFlowNode.EnvironmentTypeName => new EnvironmentMessageExtractor(),
+            EntityTypes.Task => new TaskMessageExtractor(mf.GetInt("task-shards", 100)),
+            EntityTypes.Environment => new EnvironmentMessageExtractor(),
             _ => null,
         };
         return extractor?.ShardId(entityId);

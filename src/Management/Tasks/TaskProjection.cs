@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
+using MegaFlow.Protocol;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Metrics;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Management.Tasks;
 
@@ -191,7 +193,7 @@ public sealed class TaskProjection
                 });
             });
             Receive<TaskStatusChanged>(projection.Apply);
-            DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(TaskActor.TaskEventsTopic, Self));
+            DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(Topics.TaskEvents, Self));
         }
     }
 }

@@ -1,18 +1,18 @@
 using System.Text.Json;
+using MegaFlow.Protocol.Tasks;
 using Akka.Actor;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Management.Tasks;
 
-/// <summary>Body of POST /api/tasks/{id}/cancel.</summary>
-public sealed record CancelRequest(string? Reason);
 
 /// <summary>Tasks: list and filter (from the node's projection), show (asks the task), submit, cancel, watch.</summary>
 public static class TaskRoutes

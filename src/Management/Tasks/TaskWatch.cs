@@ -2,11 +2,12 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Akka.Actor;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using MegaFlow.Management.Contracts;
+using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
 using Microsoft.AspNetCore.Http;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Management.Tasks;
 

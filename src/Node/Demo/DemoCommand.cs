@@ -1,13 +1,16 @@
 using System.Diagnostics;
+using MegaFlow.Protocol.Tasks;
+using MegaFlow.Contracts;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Actors.Scheduling;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Node.Demo;
 

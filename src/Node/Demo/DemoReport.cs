@@ -1,3 +1,5 @@
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts;
 using MegaFlow.Domain.Tasks;
 using Spectre.Console;
 

@@ -1,8 +1,9 @@
 using Akka.Configuration;
+using MegaFlow.Contracts;
 using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Serialization;
+using MegaFlow.Hosting;
+using MegaFlow.Protocol.Serialization;
 using MegaFlow.Actors.Tests.Serialization;
 
 namespace MegaFlow.Actors.Tests.Configuration;
@@ -218,11 +219,11 @@ public sealed class NodeSettingsTests
 
         var bindings = c.GetConfig("akka.actor.serialization-bindings").AsEnumerable()
             .ToDictionary(kv => kv.Key, kv => kv.Value.GetString());
-        Assert.Equal("megaflow", bindings["MegaFlow.Domain.Protocol.IMegaFlowMessage, MegaFlow.Domain"]);
+        Assert.Equal("megaflow", bindings["MegaFlow.Contracts.IMegaFlowMessage, MegaFlow.Contracts"]);
         Assert.Equal(typeof(MegaFlowSerializer), Type.GetType(c.GetString("akka.actor.serializers.megaflow")));
         var ids = c.GetConfig("akka.actor.serialization-identifiers").AsEnumerable()
             .ToDictionary(kv => kv.Key, kv => kv.Value.GetInt());
-        Assert.Equal(MegaFlowSerializer.Id, ids["MegaFlow.Actors.Serialization.MegaFlowSerializer, MegaFlow.Actors"]);
+        Assert.Equal(MegaFlowSerializer.Id, ids["MegaFlow.Protocol.Serialization.MegaFlowSerializer, MegaFlow.Protocol"]);
     }
 
     [Fact]

@@ -1,7 +1,10 @@
 using System.Collections.Immutable;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
-using MegaFlow.Domain.Protocol;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Actors.Tests.Serialization;

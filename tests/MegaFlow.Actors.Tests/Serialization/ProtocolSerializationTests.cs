@@ -2,9 +2,9 @@ using System.Reflection;
 using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
-using MegaFlow.Actors.Hosting;
-using MegaFlow.Actors.Serialization;
-using MegaFlow.Domain.Protocol;
+using MegaFlow.Hosting;
+using MegaFlow.Protocol.Serialization;
+using MegaFlow.Contracts;
 using AkkaSerialization = Akka.Serialization.Serialization;
 
 namespace MegaFlow.Actors.Tests.Serialization;

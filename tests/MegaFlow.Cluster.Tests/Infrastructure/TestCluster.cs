@@ -1,9 +1,12 @@
 using Akka.Actor;
+using MegaFlow.Protocol.Tasks;
 using Akka.Cluster;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Tasks.TaskProtocol;
+using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Cluster.Tests.Infrastructure;
 

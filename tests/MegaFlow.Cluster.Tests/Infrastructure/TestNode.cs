@@ -1,6 +1,7 @@
 using Akka.Actor;
+using MegaFlow.Protocol;
 using Akka.Cluster;
-using MegaFlow.Actors.Hosting;
+using MegaFlow.Hosting;
 using MegaFlow.Environments;
 
 namespace MegaFlow.Cluster.Tests.Infrastructure;

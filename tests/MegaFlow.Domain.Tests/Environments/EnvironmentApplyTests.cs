@@ -1,6 +1,7 @@
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
 using static MegaFlow.Domain.Tests.Environments.EnvironmentStates;
-using Ev = MegaFlow.Domain.Environments.EnvironmentEvents;
+using Ev = MegaFlow.Contracts.Environments.EnvironmentEvents;
 using Tr = MegaFlow.Domain.Environments.EnvironmentTransitions;
 
 namespace MegaFlow.Domain.Tests.Environments;

@@ -1,7 +1,8 @@
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
 using C = MegaFlow.Domain.Environments.EnvironmentCommands;
 using E = MegaFlow.Domain.Environments.EnvironmentEffects;
-using Ev = MegaFlow.Domain.Environments.EnvironmentEvents;
+using Ev = MegaFlow.Contracts.Environments.EnvironmentEvents;
 
 namespace MegaFlow.Domain.Tests.Environments;
 

@@ -1,9 +1,10 @@
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 using static MegaFlow.Domain.Tests.Environments.EnvironmentStates;
 using C = MegaFlow.Domain.Environments.EnvironmentCommands;
 using E = MegaFlow.Domain.Environments.EnvironmentEffects;
-using Ev = MegaFlow.Domain.Environments.EnvironmentEvents;
+using Ev = MegaFlow.Contracts.Environments.EnvironmentEvents;
 using Tr = MegaFlow.Domain.Environments.EnvironmentTransitions;
 
 namespace MegaFlow.Domain.Tests.Environments;

@@ -1,11 +1,14 @@
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 using static MegaFlow.Domain.Tests.Environments.EnvironmentStates;
 using C = MegaFlow.Domain.Environments.EnvironmentCommands;
 using E = MegaFlow.Domain.Environments.EnvironmentEffects;
-using Ev = MegaFlow.Domain.Environments.EnvironmentEvents;
+using Ev = MegaFlow.Contracts.Environments.EnvironmentEvents;
 
 namespace MegaFlow.Domain.Tests.Environments;
 

@@ -1,7 +1,11 @@
+using MegaFlow.Contracts.Environments;
+using MegaFlow.Contracts;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Environments.EnvironmentEvents;
+using static MegaFlow.Contracts.Environments.EnvironmentEvents;
 using Tr = MegaFlow.Domain.Environments.EnvironmentTransitions;
 
 namespace MegaFlow.Domain.Tests.Environments;

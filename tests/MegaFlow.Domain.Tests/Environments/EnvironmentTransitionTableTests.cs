@@ -1,5 +1,6 @@
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 using static MegaFlow.Domain.Tests.Environments.EnvironmentStates;
 using C = MegaFlow.Domain.Environments.EnvironmentCommands;
 using E = MegaFlow.Domain.Environments.EnvironmentEffects;

@@ -1,4 +1,5 @@
-using MegaFlow.Domain.Results;
+using MegaFlow.Contracts.Results;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Tests.Results;

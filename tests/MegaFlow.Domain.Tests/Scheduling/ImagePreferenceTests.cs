@@ -1,4 +1,7 @@
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Contracts;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Tests.Scheduling;

@@ -1,7 +1,10 @@
 using System.Text;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Scheduling.SchedulerEvents;
+using static MegaFlow.Contracts.Scheduling.SchedulerEvents;
 
 namespace MegaFlow.Domain.Tests.Scheduling;
 

@@ -1,6 +1,10 @@
+using MegaFlow.Contracts.Scheduling;
+using MegaFlow.Domain;
+using MegaFlow.Contracts;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Scheduling.SchedulerEvents;
+using static MegaFlow.Contracts.Scheduling.SchedulerEvents;
 
 namespace MegaFlow.Domain.Tests.Scheduling;
 

@@ -1,6 +1,9 @@
 using FsCheck;
+using MegaFlow.Contracts;
 using FsCheck.Fluent;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Tests.Scheduling;

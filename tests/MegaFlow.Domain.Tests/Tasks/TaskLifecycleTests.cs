@@ -1,5 +1,7 @@
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Domain;
 using MegaFlow.Domain.Tasks;
-using static MegaFlow.Domain.Tasks.TaskEvents;
+using static MegaFlow.Contracts.Tasks.TaskEvents;
 using static MegaFlow.Domain.Tests.Tasks.TaskStates;
 
 namespace MegaFlow.Domain.Tests.Tasks;

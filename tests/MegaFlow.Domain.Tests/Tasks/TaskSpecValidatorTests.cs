@@ -1,3 +1,4 @@
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Tests.Tasks;

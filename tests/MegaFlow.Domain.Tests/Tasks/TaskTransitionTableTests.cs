@@ -1,3 +1,5 @@
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Domain;
 using MegaFlow.Domain.Tasks;
 using static MegaFlow.Domain.Tests.Tasks.TaskStates;
 

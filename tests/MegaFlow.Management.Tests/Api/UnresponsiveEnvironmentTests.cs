@@ -1,11 +1,14 @@
 using System.Diagnostics;
+using MegaFlow.Contracts;
 using System.Net;
 using System.Text.Json;
 using Akka.Actor;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain.Environments;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Management.Tests.Infrastructure;
-using static MegaFlow.Domain.Environments.EnvironmentProtocol;
+using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 namespace MegaFlow.Management.Tests.Api;
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using MegaFlow.Protocol.Tasks;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Client;
-using MegaFlow.Domain.Results;
+using MegaFlow.Contracts.Results;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Node.Tests.Client;
@@ -86,7 +88,7 @@ public sealed class ClientTests
         await foreach (var _ in client.ResultsAsync(specs.Select(s => s.TaskId!))) { }
 
         // Everything is finished; a new watcher still sees every task's final state.
-        var finals = new List<Domain.Tasks.TaskProtocol.TaskStatusChanged>();
+        var finals = new List<Contracts.Tasks.TaskProtocol.TaskStatusChanged>();
         await foreach (var e in client.WatchAsync(specs.Select(s => s.TaskId!)))
             finals.Add(e);
         Assert.Equal(specs.Count, finals.Count);

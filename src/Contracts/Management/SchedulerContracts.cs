@@ -1,0 +1,19 @@
+namespace MegaFlow.Contracts.Management;
+
+/// <summary>The scheduler singleton's state: queue, semaphores with their holders, pools and leases.</summary>
+public sealed record SchedulerView(
+    int QueueDepth,
+    int Running,
+    int Starting,
+    IReadOnlyList<SemaphoreView> Semaphores,
+    IReadOnlyList<PoolView> Pools,
+    IReadOnlyList<LeaseView> Leases,
+    IReadOnlyList<string> Nodes);
+
+/// <summary>One admission semaphore: "running", "starting", "pool:NAME" or "node:HOST:PORT"; holders are task ids.</summary>
+public sealed record SemaphoreView(string Name, int Used, int Limit, IReadOnlyList<string> Holders);
+
+/// <summary>A pool: queued and running tasks, its cap, and its warm (persistent-mode) environments.</summary>
+public sealed record PoolView(string Pool, int Queued, int Running, int Cap, int Idle, int Size, int MaxSize);
+
+public sealed record LeaseView(string TaskId, int Attempt, string Pool, string Mode, string EnvironmentId, string Node, bool Starting, bool Reused, DateTimeOffset AdmittedAt);

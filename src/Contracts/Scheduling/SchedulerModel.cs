@@ -1,0 +1,72 @@
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
+
+namespace MegaFlow.Contracts.Scheduling;
+
+/// <summary>A task attempt waiting in the FIFO queue; <see cref="Seq"/> is its global arrival order.</summary>
+public sealed record QueueEntry(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset EnqueuedAt, string? Image = null);
+
+/// <summary>Image references as nodes report them: "name" and "name:latest" are the same image.</summary>
+public static class ImageRefs
+{
+    public static string Normalize(string image)
+    {
+        var name = image.Trim();
+        if (name.Contains('@')) return name;
+        return name.LastIndexOf(':') > name.LastIndexOf('/') ? name : name + ":latest";
+    }
+}
+
+/// <summary>An admitted attempt and the semaphores it holds.</summary>
+public sealed record SchedulerLease(
+    string TaskId,
+    int Attempt,
+    string LeaseId,
+    string Pool,
+    ExecutionMode Mode,
+    string EnvironmentId,
+    string Node,
+    bool Starting,
+    bool Reused,
+    long Seq,
+    DateTimeOffset EnqueuedAt,
+    DateTimeOffset AdmittedAt);
+
+/// <summary>A persistent-mode environment that is ready and not leased.</summary>
+public sealed record WarmEnvironment(string EnvironmentId, string Node, string Pool);
+
+/// <summary>Environment ids carry the node they live on, so the environment shard lands there.</summary>
+public static class EnvironmentIds
+{
+    public static string New(string node) => $"env-{Guid.NewGuid():N}@{node}";
+
+    /// <summary>The node part of an environment id ("" if it has none).</summary>
+    public static string NodeOf(string environmentId)
+    {
+        var at = environmentId.LastIndexOf('@');
+        return at < 0 ? "" : environmentId[(at + 1)..];
+    }
+}
+
+/// <summary>Persisted scheduler events (journal of the scheduler singleton).</summary>
+public static class SchedulerEvents
+{
+    public interface ISchedulerEvent : IMegaFlowMessage;
+
+    public sealed record Enqueued(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset At, string? Image = null) : ISchedulerEvent;
+
+    public sealed record Admitted(SchedulerLease Lease) : ISchedulerEvent;
+
+    /// <summary>The lease's environment finished starting (ready or failed): its start permit is free.</summary>
+    public sealed record EnvironmentStarted(string TaskId, int Attempt) : ISchedulerEvent;
+
+    /// <summary>The attempt's lease or queue entry is gone; a reusable persistent environment turns idle.</summary>
+    public sealed record Released(string TaskId, int Attempt, bool Reusable, DateTimeOffset At) : ISchedulerEvent;
+
+    public sealed record NodeJoined(string Node) : ISchedulerEvent;
+
+    public sealed record NodeLeft(string Node) : ISchedulerEvent;
+
+    /// <summary>A warm environment was destroyed outside a lease (e.g. failed health check).</summary>
+    public sealed record EnvironmentRetired(string EnvironmentId, string Pool) : ISchedulerEvent;
+}

@@ -1,0 +1,172 @@
+using System.Data.Common;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Configuration;
+using Akka.Persistence;
+using MegaFlow.Hosting;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace MegaFlow.Hosting.Persistence;
+
+/// <summary>
+/// Creates the journal and snapshot tables once, safely, when several nodes start together.
+/// The plugin's own auto-initialize races on PostgreSQL (concurrent CREATE TABLE IF NOT EXISTS can
+/// fail with a unique violation in pg_type), so nodes take turns: PostgreSQL through a session-level
+/// advisory lock, SQLite through an exclusive lock file beside the database. The node holding the lock
+/// lets the plugin create its tables (a throwaway local ActorSystem with auto-initialize on, probing
+/// each journal/snapshot pair); the others then find the tables present and skip all of it.
+/// </summary>
+public static class SchemaInitializer
+{
+    private const long AdvisoryLockKey = 0x4D65_6761_466C_6F77; // "MegaFlow"
+
+    /// <summary>Every table MegaFlow's persistence uses (see hocon/persistence.conf).</summary>
+    public static readonly string[] Tables =
+    [
+        "journal", "journal_metadata", "tags", "snapshot",
+        "sharding_journal", "sharding_journal_metadata", "sharding_tags", "sharding_snapshot",
+    ];
+
+    public static void Ensure(NodeSettings settings, TimeSpan? timeout = null) =>
+        EnsureAsync(settings, timeout ?? TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
+
+    public static async Task EnsureAsync(NodeSettings settings, TimeSpan timeout)
+    {
+        if (settings.Persistence == PersistenceBackend.Sqlite)
+            await EnsureSqliteAsync(settings, timeout);
+        else
+            await EnsurePostgresAsync(settings, timeout);
+    }
+
+    private static async Task EnsureSqliteAsync(NodeSettings settings, TimeSpan timeout)
+    {
+        var builder = new SqliteConnectionStringBuilder(settings.SqliteConnectionString);
+        var dbPath = Path.GetFullPath(builder.DataSource);
+        Directory.CreateDirectory(Path.GetDirectoryName(dbPath)!);
+        using var fileLock = await AcquireFileLockAsync(dbPath + ".init-lock", timeout);
+        await using (var conn = new SqliteConnection(settings.SqliteConnectionString))
+        {
+            await conn.OpenAsync();
+            // WAL lets readers (queries, recoveries) proceed while the single writer appends; it is a
+            // property of the database file, so setting it once here covers every later connection.
+            await Execute(conn, "PRAGMA journal_mode=WAL;");
+            if (await MissingTablesAsync(conn, "SELECT name FROM sqlite_master WHERE type = 'table'") == 0) return;
+        }
+        await CreateWithPluginAsync(settings, timeout);
+    }
+
+    private static async Task EnsurePostgresAsync(NodeSettings settings, TimeSpan timeout)
+    {
+        await using var conn = new NpgsqlConnection(settings.ConnectionString);
+        await conn.OpenAsync();
+        await using (var cmd = new NpgsqlCommand("SELECT pg_advisory_lock(@k)", conn) { CommandTimeout = (int)timeout.TotalSeconds })
+        {
+            cmd.Parameters.AddWithValue("k", AdvisoryLockKey);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        try
+        {
+            if (await MissingTablesAsync(conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()") == 0) return;
+            await CreateWithPluginAsync(settings, timeout);
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@k)", conn);
+            unlock.Parameters.AddWithValue("k", AdvisoryLockKey);
+            await unlock.ExecuteNonQueryAsync();
+        }
+    }
+
+    private static async Task<int> MissingTablesAsync(DbConnection conn, string sql)
+    {
+        var present = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) present.Add(reader.GetString(0));
+        return Tables.Count(t => !present.Contains(t));
+    }
+
+    // Lets Akka.Persistence.Sql create its own schema (so we never drift from the plugin's DDL):
+    // recovering a probe actor on each journal/snapshot pair completes only after both initialized.
+    private static async Task CreateWithPluginAsync(NodeSettings settings, TimeSpan timeout)
+    {
+        var config = ConfigurationFactory.ParseString("""
+                akka.actor.provider = local
+                akka.persistence.journal.sql.auto-initialize = on
+                akka.persistence.journal.sharding.auto-initialize = on
+                akka.persistence.snapshot-store.sql.auto-initialize = on
+                akka.persistence.snapshot-store.sharding.auto-initialize = on
+                akka.loglevel = WARNING
+                """)
+            .WithFallback(MegaFlowConfig.Build(settings));
+        var setup = ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config));
+        if (MegaFlowConfig.PersistenceSetup(settings) is { } tuning) setup = setup.And(tuning);
+        using var system = ActorSystem.Create("megaflow-schema", setup);
+        try
+        {
+            var probes = new[]
+            {
+                ("akka.persistence.journal.sql", "akka.persistence.snapshot-store.sql"),
+                ("akka.persistence.journal.sharding", "akka.persistence.snapshot-store.sharding"),
+            }.Select(p =>
+            {
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                system.ActorOf(Props.Create(() => new Probe(p.Item1, p.Item2, done)));
+                return done.Task;
+            });
+            await Task.WhenAll(probes).WaitAsync(timeout);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    private static async Task<FileStream> AcquireFileLockAsync(string path, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private static async Task Execute(DbConnection conn, string sql)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private sealed class Probe : UntypedPersistentActor
+    {
+        private readonly TaskCompletionSource _done;
+
+        public Probe(string journal, string snapshots, TaskCompletionSource done)
+        {
+            JournalPluginId = journal;
+            SnapshotPluginId = snapshots;
+            _done = done;
+        }
+
+        public override string PersistenceId => "megaflow-schema-probe";
+
+        protected override void OnRecover(object message)
+        {
+            if (message is RecoveryCompleted) _done.TrySetResult();
+        }
+
+        protected override void OnCommand(object message) { }
+
+        protected override void OnRecoveryFailure(Exception reason, object? message = null) => _done.TrySetException(reason);
+    }
+}
