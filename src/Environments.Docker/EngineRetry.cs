@@ -4,30 +4,51 @@ using Docker.DotNet;
 namespace MegaFlow.Environments.Docker;
 
 /// <summary>
-/// Runs one engine API call with a per-attempt timeout, retrying transient failures (timeouts,
-/// connection errors, 5xx) with exponential backoff and jitter. What is still failing after the
-/// last attempt becomes an <see cref="EnvironmentUnavailableException"/>: the task layer counts it
-/// as an infrastructure failure and retries the task on a fresh environment.
+/// The provider's one retry policy for engine calls: what is transient (timeouts, connection errors,
+/// 5xx other than the engine's known refusals), how many attempts
+/// (<see cref="DockerProviderSettings.ApiAttempts"/>) and what backoff (exponential from
+/// <see cref="DockerProviderSettings.ApiBackoff"/>, with jitter). <see cref="RunAsync{T}"/> applies it
+/// to a quick API call with a per-attempt timeout; what is still failing after the last attempt
+/// becomes an <see cref="EnvironmentUnavailableException"/>: the task layer counts it as an
+/// infrastructure failure and retries the task on a fresh environment. Long calls that cannot take
+/// a per-attempt timeout (pulls) ask <see cref="CanRetry"/> and <see cref="BackoffAfter"/> instead.
 /// </summary>
-internal sealed class EngineRetry(DockerProviderSettings settings)
+internal sealed class EngineRetry
 {
+    private readonly DockerProviderSettings _settings;
+    private readonly Func<double> _jitter;
+
+    /// <param name="settings">Attempts, backoff, per-attempt timeout and the endpoint named in errors.</param>
+    /// <param name="jitter">A number in [0, 1) per backoff; random unless a test fixes it.</param>
+    public EngineRetry(DockerProviderSettings settings, Func<double>? jitter = null)
+    {
+        _settings = settings;
+        _jitter = jitter ?? Random.Shared.NextDouble;
+    }
+
+    /// <summary>Whether another attempt may follow the given (1-based) attempt.</summary>
+    public bool CanRetry(int attempt) => attempt < _settings.ApiAttempts;
+
+    /// <summary>The pause after the given (1-based) failed attempt: the backoff doubled per attempt, ±25% jitter.</summary>
+    public TimeSpan BackoffAfter(int attempt) =>
+        _settings.ApiBackoff * Math.Pow(2, attempt - 1) * (0.75 + _jitter() * 0.5);
+
     public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            attemptCts.CancelAfter(settings.ApiTimeout);
+            attemptCts.CancelAfter(_settings.ApiTimeout);
             try
             {
                 return await call(attemptCts.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsTransient(e))
             {
-                if (attempt >= settings.ApiAttempts)
+                if (!CanRetry(attempt))
                     throw new EnvironmentUnavailableException(
-                        $"Docker engine at {settings.Endpoint}: {what} failed after {attempt} attempts: {Describe(e)}", e);
-                var backoff = settings.ApiBackoff * Math.Pow(2, attempt - 1) * (0.75 + Random.Shared.NextDouble() * 0.5);
-                await Task.Delay(backoff, ct).ConfigureAwait(false);
+                        $"Docker engine at {_settings.Endpoint}: {what} failed after {attempt} attempts: {Describe(e)}", e);
+                await Task.Delay(BackoffAfter(attempt), ct).ConfigureAwait(false);
             }
         }
     }
@@ -47,6 +68,16 @@ internal sealed class EngineRetry(DockerProviderSettings settings)
         TimeoutException or HttpRequestException or IOException => true,
         _ => e.InnerException is not null && IsTransient(e.InnerException),
     };
+
+    /// <summary>
+    /// Worth another attempt, judged from an error's text alone: a registry's words inside a pull's
+    /// progress stream, which arrive in a successful response. Only these kinds pass with time.
+    /// </summary>
+    public static bool IsTransientMessage(string error) =>
+        TransientWords.Any(k => error.Contains(k, StringComparison.OrdinalIgnoreCase));
+
+    private static readonly string[] TransientWords =
+        ["timeout", "connection reset", "unexpected EOF", "502", "503", "504", "Service Unavailable", "Bad Gateway"];
 
     // The engine answers 500 for some errors that no retry fixes; failing at once keeps them clear and fast.
     private static bool IsPermanentServerError(DockerApiException e) =>

@@ -10,7 +10,7 @@ namespace MegaFlow.Environments.Docker;
 /// with the same clear error, and pulls never hold a create permit (a slow or failing pull of one
 /// image does not block creates of others).
 /// </summary>
-internal sealed class ImagePuller(DockerClient client, DockerProviderSettings settings)
+internal sealed class ImagePuller(DockerClient client, DockerProviderSettings settings, EngineRetry retry)
 {
     private readonly ConcurrentDictionary<string, Lazy<Task>> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset Until, string Error)> _failed = new(StringComparer.Ordinal);
@@ -70,15 +70,16 @@ internal sealed class ImagePuller(DockerClient client, DockerProviderSettings se
                 throw Fail(image, $"pull did not finish within {settings.PullTimeout}", remember: true);
             // A registry that is briefly unavailable (5xx, a timeout, a dropped connection) gets
             // another try with backoff; a refusal (no such image, access denied) is final at once.
-            // Not EngineRetry: its per-attempt timeout is for quick API calls and would cut a long
-            // pull, and a pull's errors also arrive inside a successful response's progress stream.
+            // The engine's retry policy decides, but not its RunAsync: its per-attempt timeout is for
+            // quick API calls and would cut a long pull, and a pull's errors also arrive inside a
+            // successful response's progress stream.
             if (!transient)
                 throw Fail(image, error, remember: true);
-            if (attempt >= settings.ApiAttempts)
+            if (!retry.CanRetry(attempt))
                 throw Fail(image, $"{error} (after {attempt} attempts)", remember: false);
             try
             {
-                await Task.Delay(settings.ApiBackoff * Math.Pow(2, attempt - 1), timeout.Token).ConfigureAwait(false);
+                await Task.Delay(retry.BackoffAfter(attempt), timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -102,7 +103,7 @@ internal sealed class ImagePuller(DockerClient client, DockerProviderSettings se
             });
             await client.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = name, Tag = tag }, Credentials(image), progress, ct)
                 .ConfigureAwait(false);
-            if (streamError is not null) return (streamError, IsTransientStreamError(streamError));
+            if (streamError is not null) return (streamError, EngineRetry.IsTransientMessage(streamError));
             return await ExistsAsync(image, ct).ConfigureAwait(false)
                 ? (null, false)
                 : ("the engine reported success but the image is not present", false);
@@ -116,11 +117,6 @@ internal sealed class ImagePuller(DockerClient client, DockerProviderSettings se
             return (EngineRetry.Describe(e), false);
         }
     }
-
-    // The registry's own words inside the progress stream; only these kinds pass with time.
-    private static bool IsTransientStreamError(string error) =>
-        new[] { "timeout", "connection reset", "unexpected EOF", "502", "503", "504", "Service Unavailable", "Bad Gateway" }
-            .Any(k => error.Contains(k, StringComparison.OrdinalIgnoreCase));
 
     /// <remarks>
     /// Refusals are remembered for <see cref="DockerProviderSettings.PullFailureTtl"/>, so the task's

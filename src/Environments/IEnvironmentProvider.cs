@@ -1,5 +1,4 @@
 using MegaFlow.Contracts.Environments;
-using MegaFlow.Domain.Environments;
 
 namespace MegaFlow.Environments;
 

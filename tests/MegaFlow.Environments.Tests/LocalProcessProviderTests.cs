@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using MegaFlow.Contracts;
 using MegaFlow.Contracts.Environments;
-using MegaFlow.Domain.Environments;
 using MegaFlow.Contracts.Tasks;
-using MegaFlow.Domain.Tasks;
 using MegaFlow.Environments.LocalProcess;
 
 namespace MegaFlow.Environments.Tests;

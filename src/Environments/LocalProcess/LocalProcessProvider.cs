@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using MegaFlow.Contracts.Environments;
-using MegaFlow.Domain.Environments;
 
 namespace MegaFlow.Environments.LocalProcess;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using MegaFlow.Contracts.Environments;
-using MegaFlow.Domain.Environments;
 
 namespace MegaFlow.Environments.Simulated;
 
