@@ -31,10 +31,17 @@ public static class CommandTree
         return root;
     }
 
+    /// <summary>
+    /// Parses <paramref name="args"/> against <paramref name="root"/>. Words starting with '@' are
+    /// values, not response files to expand: a task id or a file name may start with one.
+    /// </summary>
+    public static ParseResult Parse(RootCommand root, IReadOnlyList<string> args) =>
+        root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+
     /// <summary>Parses <paramref name="args"/> against <paramref name="root"/> and runs the command they name.</summary>
     public static async Task<int> RunAsync(RootCommand root, IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
-        var result = root.Parse(args);
+        var result = Parse(root, args);
         var command = result.CommandResult.Command;
         // --help wins over mistakes on the same line: it is how one finds out what the right line is.
         if (result.Action is not { ClearsParseErrors: true } && ParseErrors.Describe(result) is { } mistake)

@@ -64,7 +64,7 @@ internal static class TasksPalette
         if (host.JournalList is null)
             throw new UsageException("tasks list: --journal reads a node's journal and needs its settings: run it with the megaflow executable");
         // The journal listing filters by status only, and talks to no node.
-        if (list.Options.FirstOrDefault(o => o.Name is "--pool" or "--limit" or ApiOptions.NodeOption or ApiOptions.TokenOption && p.GetResult(o) is not null) is { } other)
+        if (list.Options.FirstOrDefault(o => (o.Name is "--pool" or "--limit" or ApiOptions.NodeOption or ApiOptions.TokenOption) && p.GetResult(o) is not null) is { } other)
             throw new UsageException($"tasks list: {other.Name} does not go with --journal (the journal listing takes --status and --json)");
         return host.JournalList(status, p.GetValue<bool>(ApiOptions.JsonOption));
     }

@@ -13,7 +13,7 @@ public sealed class CommandLineTests
     private static ParseResult Parse(params string[] args) => Parse(NoEnv, args);
 
     private static ParseResult Parse(Func<string, string?> env, params string[] args) =>
-        OpsCli.CreateRoot(new CliHost(TextWriter.Null, TextWriter.Null, env)).Parse(args);
+        CommandTree.Parse(OpsCli.CreateRoot(new CliHost(TextWriter.Null, TextWriter.Null, env)), args);
 
     /// <summary>The executable's whole tree (node-local commands too): exit code, standard output, standard error.</summary>
     private static async Task<(int Code, string Output, string Error)> Run(params string[] args)
@@ -179,6 +179,14 @@ public sealed class CommandLineTests
         Assert.StartsWith($"megaflow: {message}", error);
         Assert.Contains("usage: megaflow", error);
         Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public void A_word_starting_with_at_is_a_value_not_a_response_file()
+    {
+        var p = Parse("tasks", "show", "@no-such-file");
+        Assert.Empty(p.Errors);
+        Assert.Equal("@no-such-file", p.GetValue<string>("TASK_ID"));
     }
 
     [Fact]
