@@ -9,7 +9,9 @@ namespace MegaFlow.Cli.CommandLine;
 /// <param name="Json">Print the node's JSON answer instead of tables.</param>
 public sealed record ApiOptions(Uri Node, string? Token, bool Json)
 {
+    /// <summary>The default for --node.</summary>
     public const string NodeVariable = "MEGAFLOW_NODE";
+    /// <summary>The default for --token.</summary>
     public const string TokenVariable = "MEGAFLOW_MANAGEMENT_TOKEN";
     public const string NodeOption = "--node";
     public const string TokenOption = "--token";

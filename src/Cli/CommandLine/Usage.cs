@@ -10,6 +10,7 @@ namespace MegaFlow.Cli.CommandLine;
 /// </summary>
 public static class Usage
 {
+    /// <summary>The exit codes in one line, as every overview ends (<see cref="ExitCodes"/>).</summary>
     public const string ExitCodesLine = "exit codes: 0 ok, 1 the node reported a failure, 2 usage error, 3 node unreachable, 4 refused (token or read-only)";
 
     /// <summary>The words that select <paramref name="command"/> below the root ("tasks list"); empty for the root.</summary>
