@@ -5,9 +5,12 @@ using Spectre.Console;
 namespace MegaFlow.Cli;
 
 /// <summary>What a command runs with: the node's client and where to print.</summary>
-public sealed class CliContext(ManagementClient client, IAnsiConsole console, TextWriter output, TextWriter error)
+public sealed class CliContext(ManagementClient client, IAnsiConsole console, TextWriter output, TextWriter error, bool json)
 {
     public ManagementClient Client { get; } = client;
+
+    /// <summary>--json: print the node's JSON answer instead of tables.</summary>
+    public bool Json { get; } = json;
 
     /// <summary>Tables and markup.</summary>
     public IAnsiConsole Console { get; } = console;

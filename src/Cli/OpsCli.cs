@@ -1,4 +1,4 @@
-using System.Net;
+using System.CommandLine;
 using MegaFlow.Contracts.Management;
 using MegaFlow.Cli.CommandLine;
 using MegaFlow.Cli.Palettes;
@@ -7,76 +7,33 @@ namespace MegaFlow.Cli;
 
 /// <summary>
 /// The operator's commands of the `megaflow` executable. Each talks to one node's management API;
-/// every outcome maps to one of <see cref="ExitCodes"/>, and every error is one line (plus the usage
-/// for command-line mistakes), never a stack trace.
+/// the executable adds them to its command tree beside its node-local commands.
 /// </summary>
 public static class OpsCli
 {
-    public static readonly IReadOnlyList<CommandSpec> Commands =
+    /// <summary>The palettes' commands, in the order the help lists them.</summary>
+    public static IEnumerable<Command> Commands(CliHost host) =>
     [
-        .. ClusterPalette.Commands(),
-        .. ShardingPalette.Commands(),
-        .. SchedulerPalette.Commands(),
-        .. TasksPalette.Commands(),
-        .. EnvsPalette.Commands(),
+        ClusterPalette.Command(host),
+        ShardingPalette.Command(host),
+        .. SchedulerPalette.Commands(host),
+        TasksPalette.Command(host),
+        EnvsPalette.Command(host),
     ];
 
-    public static string Usage => ArgParser.Usage(Commands);
-
-    /// <summary>True when the first word names a palette of this CLI.</summary>
-    public static bool Handles(IReadOnlyList<string> args) => args.Count > 0 && ArgParser.IsPalette(Commands, args[0]);
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter? output = null, TextWriter? error = null, Func<string, string?>? env = null)
+    /// <summary>A root with the palettes alone: the ops CLI without the node-local commands.</summary>
+    public static RootCommand CreateRoot(CliHost host)
     {
-        output ??= Console.Out;
-        error ??= Console.Error;
-        env ??= Environment.GetEnvironmentVariable;
-        ParsedCommand parsed;
-        try
-        {
-            parsed = ArgParser.Parse(Commands, args, env);
-        }
-        catch (UsageException e)
-        {
-            return UsageError(error, e.Message);
-        }
-        var token = parsed.Global.Token ?? LocalToken(parsed.Global.Node, env);
-        using var client = new ManagementClient(parsed.Global.Node, token);
-        var context = new CliContext(client, CliContext.CreateConsole(output), output, error);
-        try
-        {
-            return await parsed.Spec.Run(context, parsed);
-        }
-        catch (UsageException e)
-        {
-            return UsageError(error, e.Message);
-        }
-        catch (NodeUnreachableException e)
-        {
-            error.WriteLine($"megaflow: {e.Message}");
-            error.WriteLine($"usage: megaflow {parsed.Spec.Synopsis} [--node HOST:PORT] [--token TOKEN] [--json]");
-            return ExitCodes.Unreachable;
-        }
-        catch (NodeErrorException e)
-        {
-            error.WriteLine($"megaflow: {parsed.Spec.Name}: {e.Message}");
-            return e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? ExitCodes.Refused : ExitCodes.Failed;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or HttpRequestException)
-        {
-            // A file that cannot be read, an answer that is not what the API documents: one line, never a stack trace.
-            error.WriteLine($"megaflow: {parsed.Spec.Name}: {e.Message}");
-            return ExitCodes.Failed;
-        }
+        var root = CommandTree.CreateRoot("Operate a running MegaFlow cluster through a node's management API.");
+        foreach (var command in Commands(host)) root.Add(command);
+        return root;
     }
 
-    private static int UsageError(TextWriter error, string message)
+    /// <summary>Runs a palette command line; <paramref name="env"/> reads environment variables (tests pass their own).</summary>
+    public static Task<int> RunAsync(IReadOnlyList<string> args, TextWriter? output = null, TextWriter? error = null, Func<string, string?>? env = null)
     {
-        error.WriteLine($"megaflow: {message}");
-        error.WriteLine();
-        error.WriteLine("usage: megaflow <command> [options]");
-        error.Write(Usage);
-        return ExitCodes.Usage;
+        var host = new CliHost(output ?? Console.Out, error ?? Console.Error, env ?? Environment.GetEnvironmentVariable);
+        return CommandTree.RunAsync(CreateRoot(host), args, host.Out, host.Error);
     }
 
     /// <summary>

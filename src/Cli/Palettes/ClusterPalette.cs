@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Spectre.Console;
 using MegaFlow.Cli.CommandLine;
 using MegaFlow.Contracts.Management;
@@ -8,20 +9,28 @@ namespace MegaFlow.Cli.Palettes;
 /// <summary>`cluster show | join | leave | down | down-unreachable`, as in pbm.</summary>
 internal static class ClusterPalette
 {
-    public static IEnumerable<CommandSpec> Commands() =>
-    [
-        new("cluster", "show", "members with status, roles and reachability; leader and oldest per role", [], [], Show),
-        new("cluster", "join", "make the node join the cluster at ADDRESS", [new("ADDRESS")], [], (c, p) => Act(c, p, "api/cluster/join", new AddressRequest(p.Arg("ADDRESS")))),
-        new("cluster", "leave", "make the member at ADDRESS (default: the node itself) leave gracefully", [new("ADDRESS", Required: false)], [],
-            (c, p) => Act(c, p, "api/cluster/leave", new AddressRequest(p.OptionalArg("ADDRESS")))),
-        new("cluster", "down", "mark the (unreachable) member at ADDRESS down so it is removed", [new("ADDRESS")], [], (c, p) => Act(c, p, "api/cluster/down", new AddressRequest(p.Arg("ADDRESS")))),
-        new("cluster", "down-unreachable", "down every member the node sees as unreachable", [], [], (c, p) => Act(c, p, "api/cluster/down-unreachable", null)),
-    ];
+    public static Command Command(CliHost host)
+    {
+        var join = new Argument<string>("ADDRESS") { Description = "a member's address (host:port)" };
+        var leave = new Argument<string?>("ADDRESS") { Description = "the member to leave (default: the node itself)", Arity = ArgumentArity.ZeroOrOne };
+        var down = new Argument<string>("ADDRESS") { Description = "the unreachable member's address (host:port)" };
+        return new Command("cluster", "membership: show, join, leave, down")
+        {
+            host.Api(new Command("show", "members with status, roles and reachability; leader and oldest per role"), (c, _) => Show(c)),
+            host.Api(new Command("join", "make the node join the cluster at ADDRESS") { join },
+                (c, p) => Act(c, "api/cluster/join", new AddressRequest(p.GetRequiredValue(join)))),
+            host.Api(new Command("leave", "make the member at ADDRESS (default: the node itself) leave gracefully") { leave },
+                (c, p) => Act(c, "api/cluster/leave", new AddressRequest(p.GetValue(leave)))),
+            host.Api(new Command("down", "mark the (unreachable) member at ADDRESS down so it is removed") { down },
+                (c, p) => Act(c, "api/cluster/down", new AddressRequest(p.GetRequiredValue(down)))),
+            host.Api(new Command("down-unreachable", "down every member the node sees as unreachable"), (c, _) => Act(c, "api/cluster/down-unreachable", null)),
+        };
+    }
 
-    private static async Task<int> Show(CliContext c, ParsedCommand p)
+    private static async Task<int> Show(CliContext c)
     {
         var (view, json) = await c.Client.GetAsync<ClusterView>("api/cluster");
-        if (p.Global.Json)
+        if (c.Json)
         {
             c.PrintJson(json);
             return ExitCodes.Ok;
@@ -40,10 +49,10 @@ internal static class ClusterPalette
         return ExitCodes.Ok;
     }
 
-    internal static async Task<int> Act(CliContext c, ParsedCommand p, string path, object? body)
+    internal static async Task<int> Act(CliContext c, string path, object? body)
     {
         var (result, json) = await c.Client.PostAsync<ActionResult>(path, body);
-        if (p.Global.Json) c.PrintJson(json);
+        if (c.Json) c.PrintJson(json);
         else c.Out.WriteLine(result.Message);
         return ExitCodes.Ok;
     }

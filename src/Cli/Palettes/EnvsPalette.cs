@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Spectre.Console;
 using MegaFlow.Cli.CommandLine;
 using MegaFlow.Contracts.Environments;
@@ -9,20 +10,27 @@ namespace MegaFlow.Cli.Palettes;
 /// <summary>`envs list | show | destroy`: the live environments of every worker.</summary>
 internal static class EnvsPalette
 {
-    public static IEnumerable<CommandSpec> Commands() =>
-    [
-        new("envs", "list", "live environments: status, node, pool, lease", [], [new("status", "S", "only this status (ready, leased, provisioning, resetting)")], List),
-        new("envs", "show", "one environment's full state", [new("ENV_ID")], [], Show),
-        new("envs", "destroy", "destroy an environment (a leased one only with --force)", [new("ENV_ID")], [new("force", null, "also when leased: its task retries elsewhere")], Destroy),
-    ];
-
-    private static async Task<int> List(CliContext c, ParsedCommand p)
+    public static Command Command(CliHost host)
     {
-        var status = p.Option("status");
+        var status = new Option<string>("--status") { HelpName = "S", Description = "only this status (ready, leased, provisioning, resetting)" };
+        var showId = new Argument<string>("ENV_ID") { Description = "the environment's id" };
+        var destroyId = new Argument<string>("ENV_ID") { Description = "the environment's id" };
+        var force = new Option<bool>("--force") { Description = "also when leased: its task retries elsewhere" };
+        return new Command("envs", "the live environments of every worker")
+        {
+            host.Api(new Command("list", "live environments: status, node, pool, lease") { status }, (c, p) => List(c, p.GetValue(status))),
+            host.Api(new Command("show", "one environment's full state") { showId }, (c, p) => Show(c, p.GetRequiredValue(showId))),
+            host.Api(new Command("destroy", "destroy an environment (a leased one only with --force)") { destroyId, force },
+                (c, p) => Destroy(c, p.GetRequiredValue(destroyId), p.GetValue(force))),
+        };
+    }
+
+    private static async Task<int> List(CliContext c, string? status)
+    {
         if (status is not null && (!Enum.TryParse<EnvironmentStatus>(status, true, out var s) || s == EnvironmentStatus.Unknown || int.TryParse(status, out _)))
             throw new UsageException($"envs list: unknown status '{status}' (expected one of {string.Join(", ", Enum.GetNames<EnvironmentStatus>().Skip(1).Select(n => n.ToLowerInvariant()))})");
         var (v, json) = await c.Client.GetAsync<EnvironmentList>("api/environments" + (status is null ? "" : $"?status={Uri.EscapeDataString(status)}"));
-        if (p.Global.Json)
+        if (c.Json)
         {
             c.PrintJson(json);
             return ExitCodes.Ok;
@@ -42,13 +50,13 @@ internal static class EnvsPalette
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> Show(CliContext c, ParsedCommand p)
+    private static async Task<int> Show(CliContext c, string id)
     {
-        var (_, json) = await c.Client.GetAsync<System.Text.Json.JsonElement>($"api/environments/{Uri.EscapeDataString(p.Arg("ENV_ID"))}");
+        var (_, json) = await c.Client.GetAsync<System.Text.Json.JsonElement>($"api/environments/{Uri.EscapeDataString(id)}");
         c.PrintJson(json); // the full state is a nested document: JSON is its clearest form
         return ExitCodes.Ok;
     }
 
-    private static Task<int> Destroy(CliContext c, ParsedCommand p) =>
-        ClusterPalette.Act(c, p, $"api/environments/{Uri.EscapeDataString(p.Arg("ENV_ID"))}/destroy{(p.Flag("force") ? "?force=true" : "")}", null);
+    private static Task<int> Destroy(CliContext c, string id, bool force) =>
+        ClusterPalette.Act(c, $"api/environments/{Uri.EscapeDataString(id)}/destroy{(force ? "?force=true" : "")}", null);
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Spectre.Console;
 using MegaFlow.Cli.CommandLine;
 using MegaFlow.Contracts.Management;
@@ -8,16 +9,23 @@ namespace MegaFlow.Cli.Palettes;
 /// <summary>`scheduler show` (queue, semaphores with holders, leases) and `pools`.</summary>
 internal static class SchedulerPalette
 {
-    public static IEnumerable<CommandSpec> Commands() =>
-    [
-        new("scheduler", "show", "queue depth, semaphores and their holders, nodes", [], [new("leases", null, "list every lease too")], Show),
-        new("pools", null, "per pool: queued, running / cap, warm environments", [], [], Pools),
-    ];
+    public static IEnumerable<Command> Commands(CliHost host)
+    {
+        var leases = new Option<bool>("--leases") { Description = "list every lease too" };
+        return
+        [
+            new Command("scheduler", "the scheduler singleton's state")
+            {
+                host.Api(new Command("show", "queue depth, semaphores and their holders, nodes") { leases }, (c, p) => Show(c, p.GetValue(leases))),
+            },
+            host.Api(new Command("pools", "per pool: queued, running / cap, warm environments"), (c, _) => Pools(c)),
+        ];
+    }
 
-    private static async Task<int> Show(CliContext c, ParsedCommand p)
+    private static async Task<int> Show(CliContext c, bool leases)
     {
         var (v, json) = await c.Client.GetAsync<SchedulerView>("api/scheduler");
-        if (p.Global.Json)
+        if (c.Json)
         {
             c.PrintJson(json);
             return ExitCodes.Ok;
@@ -30,7 +38,7 @@ internal static class SchedulerPalette
             t.AddRow(E(s.Name), $"{s.Used} / {(s.Limit >= 1_000_000 ? "∞" : s.Limit.ToString())}", E(holders));
         }
         c.Console.Write(t);
-        if (p.Flag("leases"))
+        if (leases)
         {
             var l = Table("task", "attempt", "pool", "mode", "environment", "node", "starting", "admitted");
             foreach (var x in v.Leases)
@@ -40,10 +48,10 @@ internal static class SchedulerPalette
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> Pools(CliContext c, ParsedCommand p)
+    private static async Task<int> Pools(CliContext c)
     {
         var (pools, json) = await c.Client.GetAsync<List<PoolView>>("api/scheduler/pools");
-        if (p.Global.Json)
+        if (c.Json)
         {
             c.PrintJson(json);
             return ExitCodes.Ok;

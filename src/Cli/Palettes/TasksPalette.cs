@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using MegaFlow.Cli.CommandLine;
 using MegaFlow.Datasets;
@@ -8,30 +9,69 @@ using static MegaFlow.Cli.Palettes.Render;
 
 namespace MegaFlow.Cli.Palettes;
 
-/// <summary>`tasks submit | list | show | cancel | watch` through a node's management API.</summary>
+/// <summary>
+/// `tasks submit | list | show | cancel | watch` through a node's management API; `tasks list --journal`
+/// reads the local journal through the executable's <see cref="CliHost.JournalList"/>.
+/// </summary>
 internal static class TasksPalette
 {
     /// <summary>Specs per POST: big files go in slices so one request never holds the whole file.</summary>
     private const int SubmitSlice = 500;
 
-    public static IEnumerable<CommandSpec> Commands() =>
-    [
-        new("tasks", "submit", "validate a JSONL dataset (every bad line reported) and submit it", [new("FILE")],
-            [new("skip-invalid", null, "submit the valid lines of a file with errors"), new("watch", null, "then follow the tasks to the end")], Submit),
-        new("tasks", "list", "counts by status and the tasks (from the node's projection)", [],
-            [new("status", "S", "only tasks in this status"), new("pool", "P", "only tasks of this pool"), new("limit", "N", "at most N rows"),
-             new("journal", null, "read the local journal instead of a node (MEGAFLOW_DATA_DIR; works offline)")], List),
-        new("tasks", "show", "one task's full state: attempts, steps, score", [new("TASK_ID")], [], Show),
-        new("tasks", "cancel", "cancel a task; its environment is released", [new("TASK_ID")], [new("reason", "TEXT", "recorded with the cancellation")], Cancel),
-        new("tasks", "watch", "follow tasks live until each reaches a final state", [new("TASK_ID", Required: false, Many: true)],
-            [new("file", "FILE", "watch every task of a JSONL dataset")], Watch),
-    ];
-
-    private static async Task<int> Submit(CliContext c, ParsedCommand p)
+    public static Command Command(CliHost host)
     {
-        var file = p.Arg("FILE");
+        var file = new Argument<string>("FILE") { Description = "a JSONL dataset, one task per line (docs/datasets.md)" };
+        var skipInvalid = new Option<bool>("--skip-invalid") { Description = "submit the valid lines of a file with errors" };
+        var watchAfter = new Option<bool>("--watch") { Description = "then follow the tasks to the end" };
+        var submit = host.Api(new Command("submit", "validate a JSONL dataset (every bad line reported) and submit it") { file, skipInvalid, watchAfter },
+            (c, p) => Submit(c, p.GetRequiredValue(file), p.GetValue(skipInvalid), p.GetValue(watchAfter)));
+
+        var show = new Argument<string>("TASK_ID") { Description = "the task's id" };
+        var cancel = new Argument<string>("TASK_ID") { Description = "the task's id" };
+        var reason = new Option<string>("--reason") { HelpName = "TEXT", Description = "recorded with the cancellation" };
+        var watch = new Argument<string[]>("TASK_ID") { Description = "the tasks' ids", Arity = ArgumentArity.ZeroOrMore };
+        var watchFile = new Option<string>("--file") { HelpName = "FILE", Description = "watch every task of a JSONL dataset" };
+        return new Command("tasks", "submit, list, show, cancel and watch tasks")
+        {
+            submit,
+            List(host),
+            host.Api(new Command("show", "one task's full state: attempts, steps, score") { show }, (c, p) => Show(c, p.GetRequiredValue(show))),
+            host.Api(new Command("cancel", "cancel a task; its environment is released") { cancel, reason },
+                (c, p) => ClusterPalette.Act(c, $"api/tasks/{Uri.EscapeDataString(p.GetRequiredValue(cancel))}/cancel", new CancelRequest(p.GetValue(reason)))),
+            host.Api(new Command("watch", "follow tasks live until each reaches a final state") { watch, watchFile },
+                (c, p) => Watch(c, p.GetValue(watch) ?? [], p.GetValue(watchFile))),
+        };
+    }
+
+    /// <summary>`tasks list`: from a node's projection, or with --journal from the local journal.</summary>
+    private static Command List(CliHost host)
+    {
+        var status = new Option<string>("--status") { HelpName = "S", Description = "only tasks in this status" };
+        var pool = new Option<string>("--pool") { HelpName = "P", Description = "only tasks of this pool" };
+        var limit = new Option<string>("--limit") { HelpName = "N", Description = "at most N rows" };
+        var journal = new Option<bool>("--journal") { Description = "read the local journal instead of a node (MEGAFLOW_DATA_DIR; works offline)" };
+        var list = new Command("list", "counts by status and the tasks (from the node's projection)") { status, pool, limit, journal };
+        ApiOptions.AddTo(list);
+        list.SetAction((p, _) => p.GetValue(journal)
+            ? ListJournal(host, list, p, p.GetValue(status))
+            : host.RunApiAsync(p, (c, _) => List(c, p.GetValue(status), p.GetValue(pool), p.GetValue(limit))));
+        return list;
+    }
+
+    private static Task<int> ListJournal(CliHost host, Command list, ParseResult p, string? status)
+    {
+        if (host.JournalList is null)
+            throw new UsageException("tasks list: --journal reads a node's journal and needs its settings: run it with the megaflow executable");
+        // The journal listing filters by status only, and talks to no node.
+        if (list.Options.FirstOrDefault(o => (o.Name is "--pool" or "--limit" or ApiOptions.NodeOption or ApiOptions.TokenOption) && p.GetResult(o) is not null) is { } other)
+            throw new UsageException($"tasks list: {other.Name} does not go with --journal (the journal listing takes --status and --json)");
+        return host.JournalList(status, p.GetValue<bool>(ApiOptions.JsonOption));
+    }
+
+    private static async Task<int> Submit(CliContext c, string file, bool skipInvalid, bool watch)
+    {
         if (!File.Exists(file)) throw new UsageException($"tasks submit: file '{file}' does not exist");
-        var read = DatasetReader.Read(file, new DatasetOptions { SkipInvalidLines = p.Flag("skip-invalid") });
+        var read = DatasetReader.Read(file, new DatasetOptions { SkipInvalidLines = skipInvalid });
         foreach (var e in read.Errors) c.Error.WriteLine($"{file}: {e}");
         if (read.Specs.Count == 0)
         {
@@ -56,31 +96,31 @@ internal static class TasksPalette
         }
         var rejected = results.Where(r => !r.Accepted).ToList();
         foreach (var r in rejected) c.Error.WriteLine($"rejected {r.TaskId}: {string.Join("; ", r.Errors)}");
-        if (p.Global.Json) c.Out.WriteLine(JsonSerializer.Serialize(results, ManagementJson.Options));
+        if (c.Json) c.Out.WriteLine(JsonSerializer.Serialize(results, ManagementJson.Options));
         else c.Out.WriteLine($"submitted {results.Count(r => r.Accepted && !r.AlreadyKnown)} new tasks ({results.Count(r => r.AlreadyKnown)} already known, {rejected.Count} rejected) from {file}");
         var code = read.HasErrors || rejected.Count > 0 ? ExitCodes.Failed : ExitCodes.Ok;
-        if (!p.Flag("watch")) return code;
-        var watchCode = await WatchIds(c, p, results.Where(r => r.Accepted).Select(r => r.TaskId).ToList());
+        if (!watch) return code;
+        var watchCode = await WatchIds(c, results.Where(r => r.Accepted).Select(r => r.TaskId).ToList());
         return Math.Max(code, watchCode);
     }
 
-    private static async Task<int> List(CliContext c, ParsedCommand p)
+    private static async Task<int> List(CliContext c, string? status, string? pool, string? limit)
     {
         var query = new List<string>();
-        if (p.Option("status") is { } status)
+        if (status is not null)
         {
             if (!Enum.TryParse<TaskStatus>(status, true, out var s) || s == TaskStatus.Unknown || int.TryParse(status, out _))
                 throw new UsageException($"tasks list: unknown status '{status}' (expected one of {string.Join(", ", Enum.GetNames<TaskStatus>().Skip(1).Select(n => n.ToLowerInvariant()))})");
             query.Add("status=" + Uri.EscapeDataString(status.ToLowerInvariant()));
         }
-        if (p.Option("pool") is { } pool) query.Add("pool=" + Uri.EscapeDataString(pool));
-        if (p.Option("limit") is { } limit)
+        if (pool is not null) query.Add("pool=" + Uri.EscapeDataString(pool));
+        if (limit is not null)
         {
             if (!int.TryParse(limit, out var n) || n <= 0) throw new UsageException($"tasks list: --limit needs a positive number (got '{limit}')");
             query.Add("limit=" + n);
         }
         var (v, json) = await c.Client.GetAsync<TaskList>("api/tasks" + (query.Count > 0 ? "?" + string.Join("&", query) : ""));
-        if (p.Global.Json)
+        if (c.Json)
         {
             c.PrintJson(json);
             return ExitCodes.Ok;
@@ -91,7 +131,7 @@ internal static class TasksPalette
         c.Console.Write(counts);
         if (!v.Complete) c.Console.MarkupLine("[yellow]the node is still reading the journal: counts may be incomplete[/]");
         // Without a filter the rows would be every task: show them only when asked for a subset.
-        if (p.Option("status") is not null || p.Option("pool") is not null || p.Option("limit") is not null)
+        if (status is not null || pool is not null || limit is not null)
         {
             var rows = Table("task", "status", "attempt", "mode", "pool", "node", "updated");
             foreach (var t in v.Tasks) rows.AddRow(E(t.TaskId), t.Status, t.Attempt.ToString(), t.Mode ?? "", E(t.Pool), E(t.Node), Time(t.UpdatedAt));
@@ -101,10 +141,10 @@ internal static class TasksPalette
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> Show(CliContext c, ParsedCommand p)
+    private static async Task<int> Show(CliContext c, string taskId)
     {
-        var (_, json) = await c.Client.GetAsync<JsonElement>($"api/tasks/{Uri.EscapeDataString(p.Arg("TASK_ID"))}");
-        if (p.Global.Json)
+        var (_, json) = await c.Client.GetAsync<JsonElement>($"api/tasks/{Uri.EscapeDataString(taskId)}");
+        if (c.Json)
         {
             c.PrintJson(json);
             return ExitCodes.Ok;
@@ -126,45 +166,41 @@ internal static class TasksPalette
         return ExitCodes.Ok;
     }
 
-    private static Task<int> Cancel(CliContext c, ParsedCommand p) =>
-        ClusterPalette.Act(c, p, $"api/tasks/{Uri.EscapeDataString(p.Arg("TASK_ID"))}/cancel",
-            new CancelRequest(p.Option("reason")));
-
-    private static async Task<int> Watch(CliContext c, ParsedCommand p)
+    private static async Task<int> Watch(CliContext c, IEnumerable<string> taskIds, string? file)
     {
-        var ids = p.Many("TASK_ID").ToList();
-        if (p.Option("file") is { } file)
+        var ids = taskIds.ToList();
+        if (file is not null)
         {
             if (!File.Exists(file)) throw new UsageException($"tasks watch: file '{file}' does not exist");
             var read = DatasetReader.Read(file, new DatasetOptions { SkipInvalidLines = true });
             ids.AddRange(read.Specs.Select(s => s.TaskId!));
         }
         if (ids.Count == 0) throw new UsageException("tasks watch: give task ids or --file FILE");
-        return await WatchIds(c, p, ids.Distinct().ToList());
+        return await WatchIds(c, ids.Distinct().ToList());
     }
 
     /// <summary>Prints every status change as it happens, then a count per final status. Exit 0 once all are final.</summary>
-    private static async Task<int> WatchIds(CliContext c, ParsedCommand p, IReadOnlyList<string> ids)
+    private static async Task<int> WatchIds(CliContext c, IReadOnlyList<string> ids)
     {
         var final = new Dictionary<string, string>();
         var unknown = new List<string>();
         var done = false;
         await foreach (var (evt, data) in c.Client.StreamAsync("api/tasks/watch", new WatchRequest(ids)))
         {
-            if (p.Global.Json && evt != "done") c.Out.WriteLine(data);
+            if (c.Json && evt != "done") c.Out.WriteLine(data);
             switch (evt)
             {
                 case "change":
                     var change = JsonSerializer.Deserialize<TaskChange>(data, ManagementJson.Options)!;
                     if (change.Terminal) final[change.TaskId] = change.Status;
-                    if (!p.Global.Json)
+                    if (!c.Json)
                         c.Out.WriteLine($"{change.At.ToLocalTime():HH:mm:ss} [{final.Count}/{ids.Count}] {change.TaskId} {change.Status}" +
                                         (change.Attempt > 1 ? $" (attempt {change.Attempt})" : "") + (change.Node is null ? "" : $" on {change.Node}"));
                     break;
                 case "unknown":
                     var id = JsonDocument.Parse(data).RootElement.GetProperty("taskId").GetString()!;
                     unknown.Add(id);
-                    if (!p.Global.Json) c.Error.WriteLine($"no task '{id}'");
+                    if (!c.Json) c.Error.WriteLine($"no task '{id}'");
                     break;
                 case "done":
                     done = true;
@@ -172,7 +208,7 @@ internal static class TasksPalette
             }
         }
         if (!done) throw new NodeUnreachableException($"the node at {c.Client.Node} closed the watch before every task finished");
-        if (!p.Global.Json)
+        if (!c.Json)
         {
             var t = Table("final status", "tasks");
             foreach (var g in final.Values.GroupBy(s => s).OrderBy(g => g.Key)) t.AddRow(g.Key, g.Count().ToString());
