@@ -43,13 +43,23 @@ public sealed class SchedulerSnapshotTests
 
             // At least two snapshots were taken (the newest is at or past 2 × snapshot-every), only the
             // newest is left, and no event it covers remains readable.
-            await TestCluster.Eventually(async () =>
+            var seen = "";
+            try
             {
-                var snapshots = await SnapshotSeqNrsAsync(storage);
-                if (snapshots.Count != 1 || snapshots[0] < 2 * SnapshotEvery) return false;
-                snapshotSeqNr = snapshots[0];
-                return await LiveEventsUpToAsync(storage, snapshotSeqNr) == 0;
-            }, TimeSpan.FromSeconds(30), "one snapshot left and the events it covers deleted");
+                await TestCluster.Eventually(async () =>
+                {
+                    var snapshots = await SnapshotSeqNrsAsync(storage);
+                    var live = snapshots.Count == 0 ? -1 : await LiveEventsUpToAsync(storage, snapshots[^1]);
+                    seen = $"snapshots at [{string.Join(", ", snapshots)}], {live} live events up to the newest";
+                    if (snapshots.Count != 1 || snapshots[0] < 2 * SnapshotEvery) return false;
+                    snapshotSeqNr = snapshots[0];
+                    return live == 0;
+                }, TimeSpan.FromSeconds(60), "one snapshot left and the events it covers deleted");
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}; last seen: {seen}", e);
+            }
             Assert.Equal(0, await RowsBelowAsync(storage, snapshotSeqNr));
             before = await scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(10));
         }
