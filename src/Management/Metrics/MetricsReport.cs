@@ -15,7 +15,7 @@ namespace MegaFlow.Management.Metrics;
 public sealed class MetricsReport
 {
     /// <summary>The content type of <see cref="RenderAsync"/>'s text.</summary>
-    public const string ContentType = PrometheusConstants.ExporterContentTypeValue;
+    public const string ContentType = PrometheusConstants.TextContentTypeWithVersionAndEncoding;
 
     private static readonly TimeSpan SchedulerTimeout = TimeSpan.FromSeconds(2);
 
@@ -38,20 +38,20 @@ public sealed class MetricsReport
         _node = node;
         var f = node.Metrics.Factory;
         _nodeStarted = f.CreateGauge("megaflow_node_started", "1 once this node's actors have started");
-        _tasks = f.CreateGauge("megaflow_tasks", "Tasks by current status, cluster-wide, as this node's projection sees them", "status");
+        _tasks = f.CreateGauge("megaflow_tasks", "Tasks by current status, cluster-wide, as this node's projection sees them", ["status"]);
         _projectionComplete = f.CreateGauge("megaflow_tasks_projection_complete", "1 once the projection has read the journal");
-        _persistedEvents = f.CreateCounter("megaflow_persisted_events_total", "Events this node wrote to the journal, by aggregate", "kind");
+        _persistedEvents = f.CreateCounter("megaflow_persisted_events_total", "Events this node wrote to the journal, by aggregate", ["kind"]);
 
         _schedulerUp = f.CreateGauge("megaflow_scheduler_up", "1 if the scheduler singleton answered this scrape");
         _queueDepth = f.CreateGauge("megaflow_scheduler_queue_depth", "Task attempts waiting in the scheduler's queue");
         _running = f.CreateGauge("megaflow_scheduler_running", "Task attempts holding a lease");
         _starting = f.CreateGauge("megaflow_scheduler_starting", "Environments being started");
-        _semaphoreUsed = f.CreateGauge("megaflow_semaphore_used", "Permits held per admission semaphore (running, starting, pool:NAME, node:HOST:PORT)", "semaphore");
-        _semaphoreLimit = f.CreateGauge("megaflow_semaphore_limit", "Permits per admission semaphore", "semaphore");
-        _poolQueued = f.CreateGauge("megaflow_pool_queued", "Queued task attempts per pool", "pool");
-        _poolIdle = f.CreateGauge("megaflow_pool_idle_environments", "Warm idle environments per pool", "pool");
+        _semaphoreUsed = f.CreateGauge("megaflow_semaphore_used", "Permits held per admission semaphore (running, starting, pool:NAME, node:HOST:PORT)", ["semaphore"]);
+        _semaphoreLimit = f.CreateGauge("megaflow_semaphore_limit", "Permits per admission semaphore", ["semaphore"]);
+        _poolQueued = f.CreateGauge("megaflow_pool_queued", "Queued task attempts per pool", ["pool"]);
+        _poolIdle = f.CreateGauge("megaflow_pool_idle_environments", "Warm idle environments per pool", ["pool"]);
 
-        _members = f.CreateGauge("megaflow_cluster_members", "Cluster members by status, as this node sees them", "status");
+        _members = f.CreateGauge("megaflow_cluster_members", "Cluster members by status, as this node sees them", ["status"]);
         _unreachable = f.CreateGauge("megaflow_cluster_unreachable_members", "Members this node's cluster view marks unreachable");
 
         _cpu = f.CreateCounter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds");
@@ -60,7 +60,7 @@ public sealed class MetricsReport
         _startTime = f.CreateGauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds");
         _threads = f.CreateGauge("process_threads", "Threads of the process");
         _heap = f.CreateGauge("dotnet_gc_heap_bytes", "Bytes in the managed heap");
-        _gcCollections = f.CreateCounter("dotnet_gc_collections_total", "Garbage collections per generation", "generation");
+        _gcCollections = f.CreateCounter("dotnet_gc_collections_total", "Garbage collections per generation", ["generation"]);
 
         // Until a scrape says otherwise, the node is starting: no sample for what it cannot know yet.
         foreach (var g in new[] { _projectionComplete, _queueDepth, _running, _starting, _unreachable }) g.Unpublish();

@@ -24,7 +24,7 @@ public sealed class NodeMetrics
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
         Factory = Prometheus.Metrics.WithCustomRegistry(Registry);
-        _transitions = Factory.CreateCounter("megaflow_task_transitions_total", "Status changes of the tasks whose actor runs on this node", "status");
+        _transitions = Factory.CreateCounter("megaflow_task_transitions_total", "Status changes of the tasks whose actor runs on this node", ["status"]);
         // Every status has a sample from the start, so a scrape before the first task shows zeros, not gaps.
         foreach (var status in MetricsReport.Statuses)
             _transitions.WithLabels(MetricsReport.Label(status));

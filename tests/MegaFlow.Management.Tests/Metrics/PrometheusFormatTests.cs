@@ -18,7 +18,7 @@ public sealed class PrometheusFormatTests
     public async Task Families_have_help_and_type_lines_and_label_values_are_escaped()
     {
         var registry = Prometheus.Metrics.NewCustomRegistry();
-        var tasks = Prometheus.Metrics.WithCustomRegistry(registry).CreateGauge("megaflow_tasks", "Tasks by status per node", "pool");
+        var tasks = Prometheus.Metrics.WithCustomRegistry(registry).CreateGauge("megaflow_tasks", "Tasks by status per node", ["pool"]);
         tasks.WithLabels("completed").Set(3);
         tasks.WithLabels("py\"3\\12\nx").Set(0.5);
         var text = await Text(registry);
