@@ -66,6 +66,7 @@ public static class TaskRecordBinder
         // Root members left out of the next binding because their error is already reported.
         var dropped = new HashSet<string>(names);
         var reported = new HashSet<string>(names);
+        var repeated = new HashSet<string>(names);
         var failed = new HashSet<string>(StringComparer.Ordinal);
 
         if (source == TaskRecordSource.DatasetFile)
@@ -79,7 +80,7 @@ public static class TaskRecordBinder
         // The serializer stops at the first problem; to report every field's error in one pass, the
         // member at fault is reported, left out, and the rest bound again. Each round removes a member
         // (or a repetition), so the rounds are bounded by the record's size.
-        var input = dropped.Count == 0 ? record : Rebuild(record, dropped, names);
+        var input = dropped.Count == 0 ? record : Rebuild(record, dropped, repeated);
         TaskRecord? bound = null;
         for (var round = 0; bound is null; round++)
         {
@@ -94,11 +95,9 @@ public static class TaskRecordBinder
                 if (root is null || !reported.Add(root))
                     return null;
                 failed.Add(members.TryGetValue(root, out var member) ? member.Name : root);
-                // A repeated root member keeps its first value (Rebuild drops repetitions); anything
-                // else at fault is left out entirely.
-                if (!repeatedAtRoot)
-                    dropped.Add(root);
-                input = Rebuild(record, dropped, names);
+                // A repeated root member keeps its first value; anything else at fault is left out entirely.
+                (repeatedAtRoot ? repeated : dropped).Add(root);
+                input = Rebuild(record, dropped, repeated);
             }
         }
 
@@ -319,16 +318,16 @@ public static class TaskRecordBinder
         return options.GetTypeInfo(typeof(TaskRecord)).Properties.ToDictionary(p => p.Name, names);
     }
 
-    /// <summary>The record without the <paramref name="dropped"/> members and with each member's first value only.</summary>
-    private static JsonElement Rebuild(JsonElement record, HashSet<string> dropped, StringComparer names)
+    /// <summary>The record without the <paramref name="dropped"/> members and with the <paramref name="repeated"/> ones given once.</summary>
+    private static JsonElement Rebuild(JsonElement record, HashSet<string> dropped, HashSet<string> repeated)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            var seen = new HashSet<string>(names);
+            var written = new HashSet<string>(repeated.Comparer);
             writer.WriteStartObject();
             foreach (var p in record.EnumerateObject())
-                if (!dropped.Contains(p.Name) && seen.Add(p.Name))
+                if (!dropped.Contains(p.Name) && (!repeated.Contains(p.Name) || written.Add(p.Name)))
                     p.WriteTo(writer);
             writer.WriteEndObject();
         }
