@@ -151,6 +151,8 @@ public static class ChaosRun
         File.WriteAllText(config, $$"""
             megaflow.scheduler { max-running = {{caps.MaxRunning}}, max-starting = {{caps.MaxStarting}}, slots-per-node = {{caps.SlotsPerNode}}, max-pool-size = {{caps.MaxPoolSize}}, default-pool-cap = {{caps.DefaultPoolCap}} }
             megaflow.docker.cluster-label = "{{runId}}"
+            # The verifier replays the scheduler's whole journal: keep the events snapshots make obsolete.
+            megaflow.scheduler.delete-obsolete = off
             {{o.Hocon}}
             """);
         var ports = Enumerable.Range(0, o.Nodes).Select(_ => FreePort()).ToList();

@@ -6,7 +6,8 @@ namespace MegaFlow.Datasets;
 
 /// <summary>
 /// Reads the JSONL task format (one <see cref="TaskSpec"/> per line, camelCase fields, plus
-/// <c>replicas</c> and <c>dataset</c>; see docs/datasets.md and schemas/task.schema.json).
+/// <c>replicas</c> and <c>dataset</c>; see docs/datasets.md and schemas/task.schema.json). Each line
+/// is bound by <see cref="TaskRecordBinder"/>, as the management API's submissions are.
 /// Every line is validated and every error reported with its line number before anything is
 /// returned for submission.
 /// </summary>
@@ -35,7 +36,8 @@ public static class DatasetReader
         options ??= DatasetOptions.Default;
         return JsonlPipeline.Read(
             reader,
-            (JsonElement record, LineErrors errors, out int replicas) => MapRecord(record, errors, options, out replicas),
+            (JsonElement record, LineErrors errors, out int replicas) =>
+                TaskRecordBinder.BindRecord(record, TaskRecordSource.DatasetFile, options.DefaultDataset, errors, out replicas),
             options.SkipInvalidLines, options.MaxErrors, options.MaxLineLength);
     }
 
@@ -50,127 +52,6 @@ public static class DatasetReader
         new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan),
             new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false),
             detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
-
-    private static TaskSpec MapRecord(JsonElement record, LineErrors errors, DatasetOptions options, out int replicas)
-    {
-        var spec = new TaskSpec();
-        var present = new HashSet<string>(StringComparer.Ordinal);
-        replicas = 1;
-        string? dataset = null;
-
-        foreach (var p in record.EnumerateObject())
-        {
-            if (!present.Add(p.Name))
-            {
-                errors.Add(p.Name, "appears more than once");
-                continue;
-            }
-            var v = p.Value;
-            switch (p.Name)
-            {
-                case "taskId": spec = spec with { TaskId = JsonValues.String(v, p.Name, errors) }; break;
-                case "mode": spec = spec with { Mode = JsonValues.String(v, p.Name, errors) }; break;
-                case "image": spec = spec with { Image = JsonValues.String(v, p.Name, errors) }; break;
-                case "pool": spec = spec with { Pool = JsonValues.String(v, p.Name, errors) }; break;
-                case "scoreCommand": spec = spec with { ScoreCommand = JsonValues.String(v, p.Name, errors) }; break;
-                case "actions": spec = spec with { Actions = JsonValues.StringArray(v, p.Name, errors) }; break;
-                case "metadata": spec = spec with { Metadata = JsonValues.StringMap(v, p.Name, errors) }; break;
-                case "maxRounds":
-                    if (JsonValues.Integer(v, p.Name, errors) is { } rounds) spec = spec with { MaxRounds = rounds };
-                    break;
-                case "maxInfraRetries":
-                    if (JsonValues.Integer(v, p.Name, errors) is { } retries) spec = spec with { MaxInfraRetries = retries };
-                    break;
-                case "setupTimeoutSeconds":
-                    if (JsonValues.Number(v, p.Name, errors) is { } setup) spec = spec with { SetupTimeoutSeconds = setup };
-                    break;
-                case "runTimeoutSeconds":
-                    if (JsonValues.Number(v, p.Name, errors) is { } run) spec = spec with { RunTimeoutSeconds = run };
-                    break;
-                case "scoringTimeoutSeconds":
-                    if (JsonValues.Number(v, p.Name, errors) is { } scoring) spec = spec with { ScoringTimeoutSeconds = scoring };
-                    break;
-                case "execTimeoutSeconds":
-                    if (JsonValues.Number(v, p.Name, errors) is { } exec) spec = spec with { ExecTimeoutSeconds = exec };
-                    break;
-                case "cpuLimit":
-                    if (JsonValues.Number(v, p.Name, errors) is { } cpu) spec = spec with { CpuLimit = cpu };
-                    break;
-                case "memoryLimitMb":
-                    if (JsonValues.Integer(v, p.Name, errors) is { } memory) spec = spec with { MemoryLimitMb = memory };
-                    break;
-                case "pidsLimit":
-                    if (JsonValues.Integer(v, p.Name, errors) is { } pids) spec = spec with { PidsLimit = pids };
-                    break;
-                case "network":
-                    if (JsonValues.String(v, p.Name, errors) is { } network) spec = spec with { Network = network };
-                    break;
-                case "replicas":
-                    if (JsonValues.Integer(v, p.Name, errors) is { } n)
-                    {
-                        if (n < 1)
-                            errors.Add(p.Name, $"must be at least 1 (got {n})");
-                        else if (n > Replicas.MaxReplicas)
-                            errors.Add(p.Name, $"must be at most {Replicas.MaxReplicas} (got {n})");
-                        else
-                            replicas = n;
-                    }
-                    break;
-                case "dataset":
-                    dataset = JsonValues.String(v, p.Name, errors);
-                    if (dataset is { Length: 0 })
-                    {
-                        errors.Add(p.Name, "must not be empty");
-                        dataset = null;
-                    }
-                    break;
-                default:
-                    errors.Add(null, UnknownField(p.Name));
-                    break;
-            }
-        }
-
-        foreach (var field in RequiredFields)
-            if (!present.Contains(field))
-                errors.Add(field, "missing required field");
-
-        return spec with { Metadata = MergeMetadata(spec.Metadata, dataset, options.DefaultDataset, replicas, errors) };
-    }
-
-    private static IReadOnlyDictionary<string, string>? MergeMetadata(
-        IReadOnlyDictionary<string, string>? metadata, string? dataset, string? defaultDataset, int replicas, LineErrors errors)
-    {
-        if (replicas > 1 && metadata is not null)
-            foreach (var reserved in new[] { Replicas.GroupKey, Replicas.ReplicaKey })
-                if (metadata.ContainsKey(reserved))
-                    errors.Add($"metadata.{reserved}", "is set from replicas; remove it from metadata");
-
-        if (dataset is not null && metadata is not null && metadata.TryGetValue(DatasetKey, out var inMetadata)
-            && inMetadata != dataset)
-            errors.Add("dataset", $"'{dataset}' differs from metadata.dataset '{inMetadata}'; give it once");
-
-        var effective = dataset ?? (metadata is not null && metadata.ContainsKey(DatasetKey) ? null : defaultDataset);
-        if (effective is null)
-            return metadata;
-        var merged = metadata is null
-            ? new Dictionary<string, string>(StringComparer.Ordinal)
-            : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
-        merged[DatasetKey] = effective;
-        return merged;
-    }
-
-    private static string UnknownField(string name)
-    {
-        // The common mistake is the case (task_id, TaskId, scorecommand): point at the real name.
-        var squashed = Squash(name);
-        var suggestion = Fields.FirstOrDefault(f => Squash(f) == squashed);
-        return suggestion is null
-            ? $"unknown field '{name}'"
-            : $"unknown field '{name}' (did you mean '{suggestion}'?)";
-    }
-
-    private static string Squash(string name) =>
-        new string(name.Where(char.IsLetterOrDigit).ToArray()).ToLowerInvariant();
 
     /// <summary>True when <paramref name="name"/> is a field of the format.</summary>
     public static bool IsField(string name) => FieldSet.Contains(name);

@@ -88,7 +88,7 @@ internal static class JsonlPipeline
             using var doc = JsonDocument.Parse(text, ParseOptions);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
-                errors.Add(null, $"expected a JSON object (got {JsonValues.Describe(doc.RootElement)})");
+                errors.Add(null, $"expected a JSON object (got {TaskRecordBinder.Describe(doc.RootElement)})");
                 return [];
             }
             // Strings are copied out of the document, so it can be disposed here.
@@ -96,7 +96,7 @@ internal static class JsonlPipeline
         }
         catch (JsonException e)
         {
-            errors.Add(null, JsonValues.Malformed(e));
+            errors.Add(null, TaskRecordBinder.Malformed(e));
             return [];
         }
         if (spec is null)

@@ -35,7 +35,7 @@ public static partial class SweBenchImport
         var errors = new LineErrors();
         TaskSpec? spec = null;
         if (record.ValueKind != JsonValueKind.Object)
-            errors.Add(null, $"expected a JSON object (got {JsonValues.Describe(record)})");
+            errors.Add(null, $"expected a JSON object (got {TaskRecordBinder.Describe(record)})");
         else
         {
             spec = Map(record, errors, options);
@@ -125,7 +125,7 @@ public static partial class SweBenchImport
         string? value = null;
         if (!record.TryGetProperty(field, out var element))
             errors.Add(field, "missing required field");
-        else if (JsonValues.String(element, field, errors) is { } s)
+        else if (TaskRecordBinder.Value<string>(element, field, errors) is { } s)
         {
             if (string.IsNullOrWhiteSpace(s))
                 errors.Add(field, "must not be empty");
@@ -139,7 +139,7 @@ public static partial class SweBenchImport
 
     private static string? OptionalString(JsonElement record, string field, LineErrors errors) =>
         record.TryGetProperty(field, out var element) && element.ValueKind != JsonValueKind.Null
-            ? JsonValues.String(element, field, errors) is { Length: > 0 } s ? s : null
+            ? TaskRecordBinder.Value<string>(element, field, errors) is { Length: > 0 } s ? s : null
             : null;
 
     private static string? TestCommand(JsonElement record, LineErrors errors)
@@ -172,23 +172,23 @@ public static partial class SweBenchImport
                 using var doc = JsonDocument.Parse(element.GetString()!);
                 if (doc.RootElement.ValueKind != JsonValueKind.Array)
                 {
-                    errors.Add(field, $"must be an array of test names or a string holding one as JSON (the string holds {JsonValues.Describe(doc.RootElement)})");
+                    errors.Add(field, $"must be an array of test names or a string holding one as JSON (the string holds {TaskRecordBinder.Describe(doc.RootElement)})");
                     return null;
                 }
-                return JsonValues.StringArray(doc.RootElement, field, errors);
+                return TaskRecordBinder.Value<List<string>>(doc.RootElement, field, errors);
             }
             catch (JsonException e)
             {
-                errors.Add(field, $"is a string but not a JSON array of test names: {JsonValues.Malformed(e)}");
+                errors.Add(field, $"is a string but not a JSON array of test names: {TaskRecordBinder.Malformed(e)}");
                 return null;
             }
         }
         if (element.ValueKind != JsonValueKind.Array)
         {
-            errors.Add(field, $"must be an array of test names or a string holding one as JSON (got {JsonValues.Describe(element)})");
+            errors.Add(field, $"must be an array of test names or a string holding one as JSON (got {TaskRecordBinder.Describe(element)})");
             return null;
         }
-        return JsonValues.StringArray(element, field, errors);
+        return TaskRecordBinder.Value<List<string>>(element, field, errors);
     }
 
     private static List<string> Setup(JsonElement record, LineErrors errors)
@@ -199,11 +199,11 @@ public static partial class SweBenchImport
             return string.IsNullOrWhiteSpace(element.GetString()) ? [] : [element.GetString()!];
         if (element.ValueKind != JsonValueKind.Array)
         {
-            errors.Add("setup", $"must be a command or an array of commands (got {JsonValues.Describe(element)})");
+            errors.Add("setup", $"must be a command or an array of commands (got {TaskRecordBinder.Describe(element)})");
             errors.Cover("actions");
             return [];
         }
-        var list = JsonValues.StringArray(element, "setup", errors);
+        var list = TaskRecordBinder.Value<List<string>>(element, "setup", errors);
         if (list is null)
             errors.Cover("actions");
         return list ?? [];

@@ -18,6 +18,7 @@ public sealed class ManagementNode
     {
         Settings = settings;
         Metrics = new NodeMetrics();
+        MetricsReport.Attach(this);
     }
 
     public ManagementSettings Settings { get; }

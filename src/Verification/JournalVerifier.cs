@@ -14,6 +14,11 @@ namespace MegaFlow.Verification;
 /// no attempt admitted twice, no semaphore above its cap at any point of the scheduler's history,
 /// and no environment left alive or leased to an attempt that has ended. Pure: give it the rows.
 /// </summary>
+/// <remarks>
+/// The scheduler checks replay its whole journal, so the nodes of an audited run must keep the events
+/// their snapshots make obsolete: <c>megaflow.scheduler.delete-obsolete = off</c> (the chaos harness
+/// and the cluster failover tests set it).
+/// </remarks>
 public static partial class JournalVerifier
 {
     /// <param name="entries">Journal rows in journal order (<see cref="JournalReader.ReadAllAsync"/>).</param>

@@ -20,6 +20,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     private const string Workload = """
         megaflow.scheduler { max-running = 45, max-starting = 12, slots-per-node = 20, max-pool-size = 6 }
         megaflow.simulated { provision-latency = "uniform:10-60", exec-latency = "uniform:10-40", reset-latency = "uniform:5-20" }
+        # The audit replays the scheduler's whole journal.
+        megaflow.scheduler.delete-obsolete = off
         """;
 
     [Fact]

@@ -30,6 +30,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _tasks;
     private readonly string _workerRole;
     private readonly int _snapshotEvery;
+    private readonly bool _deleteObsolete;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     // _state runs ahead of the journal (decisions see their own pending events); _persisted is
@@ -46,6 +47,9 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         _tasks = tasks;
         _workerRole = workerRole;
         _snapshotEvery = snapshotEvery;
+        // Read here rather than passed in: it is an operational switch (the journal verifier replays the
+        // scheduler's whole history, so runs it audits turn deletion off), not part of scheduling.
+        _deleteObsolete = Context.System.Settings.Config.GetBoolean("megaflow.scheduler.delete-obsolete", true);
 
         Recover<SnapshotOffer>(o =>
         {
@@ -104,8 +108,13 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
             _depthPublishScheduled = false;
             PublishDepthIfChanged();
         });
-        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("scheduler snapshot failed: {0}", f.Cause.Message));
+        // Failed deletions only leave rows recovery no longer reads; the next snapshot's deletion covers them again.
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("deleting scheduler snapshots up to {0} failed: {1}", f.Criteria.MaxSequenceNr, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("deleting scheduler events up to {0} failed: {1}", f.ToSequenceNr, f.Cause.Message));
     }
 
     public static Props Props(SchedulerSettings settings, IActorRef tasks, string workerRole, int snapshotEvery) =>
@@ -201,6 +210,17 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
                 SaveSnapshot(_persisted.ToSnapshot());
             }
         });
+    }
+
+    // Recovery starts from the newest snapshot and replays only the events after it, so older snapshots
+    // and the events up to it are never read again: deleting them keeps both tables from growing with
+    // the scheduler's whole history.
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        if (!_deleteObsolete) return;
+        var seqNr = saved.Metadata.SequenceNr;
+        if (seqNr > 1) DeleteSnapshots(new SnapshotSelectionCriteria(seqNr - 1));
+        DeleteMessages(seqNr);
     }
 
     // Coalesces depth changes into at most one publication per interval: a burst of 10,000

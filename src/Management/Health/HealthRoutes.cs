@@ -27,7 +27,7 @@ public static class HealthRoutes
         });
 
         app.MapGet("/metrics", async (ManagementNode node) =>
-            Results.Text(await MetricsReport.RenderAsync(node), PrometheusWriter.ContentType));
+            Results.Text(await MetricsReport.RenderAsync(node), MetricsReport.ContentType));
     }
 
     public static async Task<Readiness> CheckAsync(ManagementNode node)

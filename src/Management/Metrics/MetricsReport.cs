@@ -1,99 +1,170 @@
-using System.Diagnostics;
 using Akka.Cluster;
 using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Scheduling;
+using Prometheus;
 
 namespace MegaFlow.Management.Metrics;
 
 /// <summary>
-/// Everything /metrics shows, gathered at scrape time. Counters and histograms are this node's own
-/// (sum them across nodes); tasks by state and members by status are this node's view of the whole
-/// cluster (the same on every node, so do not sum them); scheduler gauges come from the singleton.
+/// The gauges /metrics reads at scrape time, registered in the node's own registry and refreshed by
+/// its before-collect callback. Counters and histograms are this node's own (sum them across
+/// nodes); tasks by state and members by status are this node's view of the whole cluster (the same
+/// on every node, so do not sum them); scheduler gauges come from the singleton. Families that have
+/// nothing to say right now (the node still starting, no scheduler answering) carry no sample.
 /// </summary>
-public static class MetricsReport
+public sealed class MetricsReport
 {
+    /// <summary>The content type of <see cref="RenderAsync"/>'s text.</summary>
+    public const string ContentType = PrometheusConstants.TextContentTypeWithVersionAndEncoding;
+
     private static readonly TimeSpan SchedulerTimeout = TimeSpan.FromSeconds(2);
 
-    public static async Task<string> RenderAsync(ManagementNode node)
+    /// <summary>Every real task status (not <see cref="TaskStatus.Unknown"/>), as labelled in metrics.</summary>
+    internal static IReadOnlyList<TaskStatus> Statuses { get; } = Enum.GetValues<TaskStatus>().Skip(1).ToList();
+
+    private readonly ManagementNode _node;
+    // Concurrent scrapes would otherwise interleave removing and re-adding labelled samples.
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
+
+    private readonly Gauge _nodeStarted, _tasks, _projectionComplete;
+    private readonly Counter _persistedEvents;
+    private readonly Gauge _schedulerUp, _queueDepth, _running, _starting, _semaphoreUsed, _semaphoreLimit, _poolQueued, _poolIdle;
+    private readonly Gauge _members, _unreachable;
+    private readonly Counter _cpu, _gcCollections;
+    private readonly Gauge _residentMemory, _virtualMemory, _startTime, _threads, _heap;
+
+    private MetricsReport(ManagementNode node)
     {
-        var w = new PrometheusWriter();
-        var started = node.ActorsStarted;
-        w.Single("megaflow_node_started", "gauge", "1 once this node's actors have started", started ? 1 : 0);
+        _node = node;
+        var f = node.Metrics.Factory;
+        _nodeStarted = f.CreateGauge("megaflow_node_started", "1 once this node's actors have started");
+        _tasks = f.CreateGauge("megaflow_tasks", "Tasks by current status, cluster-wide, as this node's projection sees them", ["status"]);
+        _projectionComplete = f.CreateGauge("megaflow_tasks_projection_complete", "1 once the projection has read the journal");
+        _persistedEvents = f.CreateCounter("megaflow_persisted_events_total", "Events this node wrote to the journal, by aggregate", ["kind"]);
 
-        if (started)
-        {
-            var counts = node.Tasks.CountByStatus();
-            w.Family("megaflow_tasks", "gauge", "Tasks by current status, cluster-wide, as this node's projection sees them");
-            foreach (var status in Enum.GetValues<TaskStatus>().Skip(1))
-                w.Sample("megaflow_tasks", counts.GetValueOrDefault(status), ("status", status.ToString().ToLowerInvariant()));
-            w.Single("megaflow_tasks_projection_complete", "gauge", "1 once the projection has read the journal", node.Tasks.Seeded.IsCompletedSuccessfully ? 1 : 0);
-        }
+        _schedulerUp = f.CreateGauge("megaflow_scheduler_up", "1 if the scheduler singleton answered this scrape");
+        _queueDepth = f.CreateGauge("megaflow_scheduler_queue_depth", "Task attempts waiting in the scheduler's queue");
+        _running = f.CreateGauge("megaflow_scheduler_running", "Task attempts holding a lease");
+        _starting = f.CreateGauge("megaflow_scheduler_starting", "Environments being started");
+        _semaphoreUsed = f.CreateGauge("megaflow_semaphore_used", "Permits held per admission semaphore (running, starting, pool:NAME, node:HOST:PORT)", ["semaphore"]);
+        _semaphoreLimit = f.CreateGauge("megaflow_semaphore_limit", "Permits per admission semaphore", ["semaphore"]);
+        _poolQueued = f.CreateGauge("megaflow_pool_queued", "Queued task attempts per pool", ["pool"]);
+        _poolIdle = f.CreateGauge("megaflow_pool_idle_environments", "Warm idle environments per pool", ["pool"]);
 
-        w.Family("megaflow_task_transitions_total", "counter", "Status changes of the tasks whose actor runs on this node");
-        foreach (var status in Enum.GetValues<TaskStatus>().Skip(1))
-            w.Sample("megaflow_task_transitions_total", node.Metrics.Transitions.GetValueOrDefault(status), ("status", status.ToString().ToLowerInvariant()));
-        w.Histogram("megaflow_task_admission_latency_seconds", "Queued to admitted (provisioning) per attempt, tasks on this node", node.Metrics.AdmissionLatency.Snapshot());
-        w.Histogram("megaflow_environment_start_latency_seconds", "Admitted (provisioning) to running per attempt: environment start, tasks on this node", node.Metrics.EnvironmentStartLatency.Snapshot());
+        _members = f.CreateGauge("megaflow_cluster_members", "Cluster members by status, as this node sees them", ["status"]);
+        _unreachable = f.CreateGauge("megaflow_cluster_unreachable_members", "Members this node's cluster view marks unreachable");
 
-        w.Family("megaflow_persisted_events_total", "counter", "Events this node wrote to the journal, by aggregate");
-        foreach (var (kind, count) in PersistedEventCounter.Counts())
-            w.Sample("megaflow_persisted_events_total", count, ("kind", kind));
+        _cpu = f.CreateCounter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds");
+        _residentMemory = f.CreateGauge("process_resident_memory_bytes", "Resident memory size in bytes");
+        _virtualMemory = f.CreateGauge("process_virtual_memory_bytes", "Virtual memory size in bytes");
+        _startTime = f.CreateGauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds");
+        _threads = f.CreateGauge("process_threads", "Threads of the process");
+        _heap = f.CreateGauge("dotnet_gc_heap_bytes", "Bytes in the managed heap");
+        _gcCollections = f.CreateCounter("dotnet_gc_collections_total", "Garbage collections per generation", ["generation"]);
 
-        if (started)
-        {
-            await SchedulerAsync(node, w);
-            Members(node, w);
-        }
-        Process(w);
-        return w.ToString();
+        // Until a scrape says otherwise, the node is starting: no sample for what it cannot know yet.
+        foreach (var g in new[] { _projectionComplete, _queueDepth, _running, _starting, _unreachable }) g.Unpublish();
     }
 
-    private static async Task SchedulerAsync(ManagementNode node, PrometheusWriter w)
+    /// <summary>Registers the scrape-time gauges in <paramref name="node"/>'s registry; call once per node.</summary>
+    public static void Attach(ManagementNode node)
+    {
+        var report = new MetricsReport(node);
+        node.Metrics.Registry.AddBeforeCollectCallback(report.RefreshAsync);
+    }
+
+    /// <summary>The node's /metrics page: its registry in the Prometheus text format.</summary>
+    public static Task<string> RenderAsync(ManagementNode node, CancellationToken ct = default) => node.Metrics.SerializeAsync(ct);
+
+    /// <summary>How a status appears as a label value: its name in lower case.</summary>
+    internal static string Label(TaskStatus status) => status.ToString().ToLowerInvariant();
+
+    private async Task RefreshAsync(CancellationToken ct)
+    {
+        await _refreshing.WaitAsync(ct);
+        try
+        {
+            var started = _node.ActorsStarted;
+            _nodeStarted.Set(started ? 1 : 0);
+            if (started)
+            {
+                var counts = _node.Tasks.CountByStatus();
+                foreach (var status in Statuses) _tasks.WithLabels(Label(status)).Set(counts.GetValueOrDefault(status));
+                _projectionComplete.Set(_node.Tasks.Seeded.IsCompletedSuccessfully ? 1 : 0);
+            }
+            foreach (var (kind, count) in PersistedEventCounter.Counts())
+                _persistedEvents.WithLabels(kind).IncTo(count);
+
+            if (started)
+            {
+                await SchedulerAsync();
+                Members();
+            }
+            Process();
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    private async Task SchedulerAsync()
     {
         SchedulerView? view = null;
         try
         {
-            view = await SchedulerRoutes.ViewAsync(node).WaitAsync(SchedulerTimeout);
+            view = await SchedulerRoutes.ViewAsync(_node).WaitAsync(SchedulerTimeout);
         }
         catch (Exception)
         {
             // No singleton right now (hand-over, no scheduler node): say so instead of failing the scrape.
         }
-        w.Single("megaflow_scheduler_up", "gauge", "1 if the scheduler singleton answered this scrape", view is null ? 0 : 1);
-        if (view is null) return;
-        w.Single("megaflow_scheduler_queue_depth", "gauge", "Task attempts waiting in the scheduler's queue", view.QueueDepth);
-        w.Single("megaflow_scheduler_running", "gauge", "Task attempts holding a lease", view.Running);
-        w.Single("megaflow_scheduler_starting", "gauge", "Environments being started", view.Starting);
-        w.Family("megaflow_semaphore_used", "gauge", "Permits held per admission semaphore (running, starting, pool:NAME, node:HOST:PORT)");
-        foreach (var s in view.Semaphores) w.Sample("megaflow_semaphore_used", s.Used, ("semaphore", s.Name));
-        w.Family("megaflow_semaphore_limit", "gauge", "Permits per admission semaphore");
-        foreach (var s in view.Semaphores) w.Sample("megaflow_semaphore_limit", s.Limit, ("semaphore", s.Name));
-        w.Family("megaflow_pool_queued", "gauge", "Queued task attempts per pool");
-        foreach (var p in view.Pools) w.Sample("megaflow_pool_queued", p.Queued, ("pool", p.Pool));
-        w.Family("megaflow_pool_idle_environments", "gauge", "Warm idle environments per pool");
-        foreach (var p in view.Pools) w.Sample("megaflow_pool_idle_environments", p.Idle, ("pool", p.Pool));
+        _schedulerUp.Set(view is null ? 0 : 1);
+        // Semaphores and pools come and go: only the ones the scheduler reports now keep a sample.
+        foreach (var g in new[] { _semaphoreUsed, _semaphoreLimit, _poolQueued, _poolIdle }) RemoveAll(g);
+        if (view is null)
+        {
+            foreach (var g in new[] { _queueDepth, _running, _starting }) g.Unpublish();
+            return;
+        }
+        _queueDepth.Set(view.QueueDepth);
+        _running.Set(view.Running);
+        _starting.Set(view.Starting);
+        foreach (var s in view.Semaphores)
+        {
+            _semaphoreUsed.WithLabels(s.Name).Set(s.Used);
+            _semaphoreLimit.WithLabels(s.Name).Set(s.Limit);
+        }
+        foreach (var p in view.Pools)
+        {
+            _poolQueued.WithLabels(p.Pool).Set(p.Queued);
+            _poolIdle.WithLabels(p.Pool).Set(p.Idle);
+        }
     }
 
-    private static void Members(ManagementNode node, PrometheusWriter w)
+    private void Members()
     {
-        var state = Akka.Cluster.Cluster.Get(node.System).State;
+        var state = Akka.Cluster.Cluster.Get(_node.System).State;
         var byStatus = state.Members.GroupBy(m => m.Status).ToDictionary(g => g.Key, g => g.Count());
-        w.Family("megaflow_cluster_members", "gauge", "Cluster members by status, as this node sees them");
         foreach (var status in Enum.GetValues<MemberStatus>())
-            w.Sample("megaflow_cluster_members", byStatus.GetValueOrDefault(status), ("status", status.ToString().ToLowerInvariant()));
-        w.Single("megaflow_cluster_unreachable_members", "gauge", "Members this node's cluster view marks unreachable", state.Unreachable.Count);
+            _members.WithLabels(status.ToString().ToLowerInvariant()).Set(byStatus.GetValueOrDefault(status));
+        _unreachable.Set(state.Unreachable.Count);
     }
 
-    private static void Process(PrometheusWriter w)
+    private void Process()
     {
         using var p = System.Diagnostics.Process.GetCurrentProcess();
-        w.Single("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds", p.TotalProcessorTime.TotalSeconds);
-        w.Single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes", p.WorkingSet64);
-        w.Single("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes", p.VirtualMemorySize64);
-        w.Single("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds", new DateTimeOffset(p.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
-        w.Single("process_threads", "gauge", "Threads of the process", p.Threads.Count);
-        w.Single("dotnet_gc_heap_bytes", "gauge", "Bytes in the managed heap", GC.GetTotalMemory(false));
-        w.Family("dotnet_gc_collections_total", "counter", "Garbage collections per generation");
-        for (var g = 0; g <= GC.MaxGeneration; g++) w.Sample("dotnet_gc_collections_total", GC.CollectionCount(g), ("generation", g.ToString()));
+        _cpu.IncTo(p.TotalProcessorTime.TotalSeconds);
+        _residentMemory.Set(p.WorkingSet64);
+        _virtualMemory.Set(p.VirtualMemorySize64);
+        _startTime.Set(new DateTimeOffset(p.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
+        _threads.Set(p.Threads.Count);
+        _heap.Set(GC.GetTotalMemory(false));
+        for (var g = 0; g <= GC.MaxGeneration; g++) _gcCollections.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture)).IncTo(GC.CollectionCount(g));
+    }
+
+    private static void RemoveAll(Gauge gauge)
+    {
+        foreach (var labels in gauge.GetAllLabelValues().ToList()) gauge.RemoveLabelled(labels);
     }
 }

@@ -3,6 +3,7 @@ using MegaFlow.Protocol.Tasks;
 using Akka.Actor;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Contracts.Tasks;
+using MegaFlow.Datasets;
 using MegaFlow.Domain.Tasks;
 using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Http;
@@ -56,17 +57,22 @@ public static class TaskRoutes
 
         api.MapPost("/tasks", async (ManagementNode node, JsonElement body, CancellationToken ct) =>
         {
-            List<TaskSpec> specs;
-            try
+            // Each element is bound exactly as a dataset line is (unknown fields, repeated fields and
+            // wrong types are errors naming the field); any such error rejects the whole body, so
+            // nothing of a malformed submission is submitted. The domain's checks stay with each task.
+            var elements = body.ValueKind == JsonValueKind.Array ? body.EnumerateArray().ToList() : [body];
+            var specs = new List<TaskSpec>();
+            var errors = new List<string>();
+            for (var i = 0; i < elements.Count; i++)
             {
-                specs = body.ValueKind == JsonValueKind.Array
-                    ? body.Deserialize<List<TaskSpec>>(ManagementJson.Options) ?? []
-                    : [body.Deserialize<TaskSpec>(ManagementJson.Options)!];
+                var bound = TaskRecordBinder.Bind(elements[i], TaskRecordSource.ManagementApi);
+                var where = body.ValueKind == JsonValueKind.Array ? $"[{i}] " : "";
+                errors.AddRange(bound.Errors.Select(e => where + (e.Field.Length == 0 ? e.Message : e.ToString())));
+                specs.AddRange(bound.Specs);
             }
-            catch (JsonException e)
-            {
-                return ApiResults.BadRequest($"the body is not a task spec or a list of them: {e.Message}");
-            }
+            if (errors.Count > 0)
+                return ApiResults.Error(StatusCodes.Status422UnprocessableEntity, "invalid_spec",
+                    $"nothing submitted: {string.Join("; ", errors)}");
             if (specs.Count == 0) return ApiResults.BadRequest("no task specs in the body");
             var results = new SubmitResult[specs.Count];
             // Bounded concurrency: a 10,000-spec body must not become 10,000 simultaneous asks.
