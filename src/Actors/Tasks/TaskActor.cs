@@ -78,6 +78,10 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     private int _destroyResends;
     private const int MaxDestroyResends = 20;
     private string? _watchedNode;
+    // The round whose agent decision is awaited (0: none) and how to call it off. A decision is
+    // computed off the actor's thread and piped back; one for any other attempt or round is stale.
+    private int _decidingRound;
+    private CancellationTokenSource? _decisionCancel;
 
     public TaskActor(string taskId, TaskActorRefs refs, TaskActorSettings settings, IAgent agent)
     {
@@ -106,6 +110,18 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         Command<EnvironmentReady>(OnEnvironmentReady);
         Command<EnvironmentFailed>(OnEnvironmentFailed);
         Command<ExecResult>(OnExecResult);
+        Command<AgentDecided>(m =>
+        {
+            if (!IsAwaited(m.Attempt, m.Round)) return;
+            _decidingRound = 0;
+            Act(m.Decision);
+        });
+        Command<AgentFailed>(m =>
+        {
+            if (!IsAwaited(m.Attempt, m.Round)) return;
+            _decidingRound = 0;
+            FailAttempt(FailureKind.Agent, AgentError(m.Round, m.Error));
+        });
         Command<ResetDone>(m =>
         {
             if (!_awaitingReset || m.EnvironmentId != _state.Lease?.EnvironmentId) return;
@@ -306,11 +322,56 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         FailAttempt(FailureKind.Infrastructure, $"environment {m.EnvironmentId}: {m.Reason}");
     }
 
+    /// <summary>
+    /// Asks the agent for the next round. A decision already made (the scripted agent) is acted on at
+    /// once; one still pending is piped back as <see cref="AgentDecided"/> or <see cref="AgentFailed"/>,
+    /// and meanwhile the actor answers queries, honours cancellation and enforces the run budget.
+    /// </summary>
     private void NextRound()
     {
         var spec = _state.Spec!;
-        var action = _agent.NextAction(spec, _state.Steps);
-        if (action is null)
+        // The round budget is the task's: an agent that wants more rounds is scored as it stands
+        // (a step past it would be refused by TaskLogic.RecordStep and the attempt would hang).
+        if (_state.Steps.Count >= spec.MaxRounds)
+        {
+            Act(AgentDecision.Submit);
+            return;
+        }
+        var attempt = _state.Attempt;
+        var round = _state.Steps.Count + 1;
+        // One source per actor while no decision is called off: the scripted path allocates it once per task.
+        _decisionCancel ??= new CancellationTokenSource();
+        ValueTask<AgentDecision> pending;
+        try
+        {
+            pending = _agent.DecideAsync(new AgentContext(_taskId, attempt, spec, _state.Steps), _decisionCancel.Token);
+        }
+        catch (Exception e)
+        {
+            FailAttempt(FailureKind.Agent, AgentError(round, e));
+            return;
+        }
+        if (pending.IsCompletedSuccessfully)
+        {
+            Act(pending.Result);
+            return;
+        }
+        _decidingRound = round;
+        pending.AsTask().PipeTo(Self,
+            success: d => new AgentDecided(attempt, round, d),
+            failure: e => new AgentFailed(attempt, round, e));
+    }
+
+    // A piped decision counts only for the round this actor is still waiting for: after the attempt
+    // ended (cancelled, timed out, failed) or the actor restarted, _decidingRound no longer names it.
+    private bool IsAwaited(int attempt, int round) =>
+        round == _decidingRound && attempt == _state.Attempt && _state.Status == TaskStatus.Running
+        && _state.Steps.Count + 1 == round;
+
+    private void Act(AgentDecision decision)
+    {
+        var spec = _state.Spec!;
+        if (decision.IsSubmit)
         {
             Defer(TaskLogic.StartScoring(_state, _state.Attempt, Now), () =>
             {
@@ -319,7 +380,26 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             });
             return;
         }
-        SendExec(action, $"round-{_state.Steps.Count + 1}");
+        SendExec(decision.Command!, $"round-{_state.Steps.Count + 1}");
+    }
+
+    // An agent that cannot decide is the agent's failure, not the infrastructure's: a result, not
+    // retried (a model service that is down would fail every retry the same way).
+    private static string AgentError(int round, Exception e)
+    {
+        var error = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
+        return $"agent failed to decide round {round}: {error.GetType().Name}: {error.Message}";
+    }
+
+    /// <summary>Calls off a pending decision: its answer will be ignored, and the agent may stop working on it.</summary>
+    private void AbandonDecision()
+    {
+        if (_decidingRound == 0) return;
+        _decidingRound = 0;
+        // CancelAsync runs the agent's cancellation callbacks off this thread. The source is not
+        // disposed: the agent may still hold its token, and without a timer it owns nothing to free.
+        _ = _decisionCancel?.CancelAsync();
+        _decisionCancel = null;
     }
 
     private void SendExec(string command, string label)
@@ -388,6 +468,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         Timers.Cancel("phase");
         Timers.Cancel("exec");
         _execCommand = null;
+        AbandonDecision();
         UnsubscribeFromNodeLoss();
         if (lease is not null && environmentHealthy && _state.Spec!.ExecutionMode == ExecutionMode.Persistent)
         {
@@ -523,6 +604,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        AbandonDecision();
         UnsubscribeFromNodeLoss();
         base.PostStop();
     }
@@ -532,6 +614,12 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     private sealed record PhaseTimeout(int Attempt, TaskPhase Phase);
 
     private sealed record ExecOverdue(long Token);
+
+    /// <summary>The agent decided <paramref name="Round"/> of <paramref name="Attempt"/> (piped back to this actor).</summary>
+    private sealed record AgentDecided(int Attempt, int Round, AgentDecision Decision);
+
+    /// <summary>The agent's decision for <paramref name="Round"/> of <paramref name="Attempt"/> threw or faulted.</summary>
+    private sealed record AgentFailed(int Attempt, int Round, Exception Error);
 
     private sealed record RetryTick
     {

@@ -1,29 +1,21 @@
 using MegaFlow.Contracts.Tasks;
-using MegaFlow.Contracts;
-using MegaFlow.Contracts.Scheduling;
-using MegaFlow.Contracts.Environments;
-using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Agents;
 
 /// <summary>
-/// Decides the next action from what the agent has observed so far (the task and its steps in this
-/// attempt). Returns null when the agent is done. Model-driven agents plug in here later.
+/// Decides the next action of an attempt from what the agent has observed so far. Model-driven agents
+/// plug in here, so a decision may take seconds (a call to a model service): the task's actor does
+/// not wait for it, it keeps answering queries and enforcing its budgets, and ignores a decision that
+/// arrives after the attempt has ended.
 /// </summary>
 public interface IAgent
 {
-    string? NextAction(TaskSpec spec, IReadOnlyList<Step> steps);
-}
-
-/// <summary>Replays the actions written in the task spec, one per round, up to MaxRounds.</summary>
-public sealed class ScriptedAgent : IAgent
-{
-    public static readonly ScriptedAgent Instance = new();
-
-    public string? NextAction(TaskSpec spec, IReadOnlyList<Step> steps)
-    {
-        var actions = spec.Actions ?? [];
-        var round = steps.Count;
-        return round < actions.Count && round < spec.MaxRounds ? actions[round] : null;
-    }
+    /// <summary>
+    /// Decides round <see cref="AgentContext.Round"/>. An agent that throws (or whose task faults)
+    /// fails the attempt as <see cref="FailureKind.Agent"/>, a result that is not retried.
+    /// </summary>
+    /// <param name="context">The task and the steps of this attempt so far.</param>
+    /// <param name="cancellationToken">Cancelled when the attempt ends before the decision arrives
+    /// (task cancelled, run budget spent, environment lost, actor stopped): the answer is no longer wanted.</param>
+    ValueTask<AgentDecision> DecideAsync(AgentContext context, CancellationToken cancellationToken);
 }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using MegaFlow.Protocol.Tasks;
 using Akka.Cluster;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Domain.Agents;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
 using MegaFlow.Contracts.Tasks;
@@ -20,12 +21,13 @@ public sealed class TestCluster : IAsyncDisposable
     public IEnumerable<TestNode> Alive => Nodes.Where(n => !n.Crashed);
 
     /// <summary>Starts <paramref name="workers"/> nodes with every role, and optionally a client-only node.</summary>
-    public static async Task<TestCluster> StartAsync(TestStorage storage, int workers, bool client = false, string extraHocon = "", string provider = "simulated")
+    /// <param name="agent">The agent every worker's tasks run (the scripted one when null).</param>
+    public static async Task<TestCluster> StartAsync(TestStorage storage, int workers, bool client = false, string extraHocon = "", string provider = "simulated", IAgent? agent = null)
     {
         await storage.EnsureSchemaAsync();
         var nodes = new List<TestNode>();
         for (var i = 0; i < workers; i++)
-            nodes.Add(TestNode.Start(storage.Node(provider: provider, extraHocon: extraHocon)));
+            nodes.Add(TestNode.Start(storage.Node(provider: provider, extraHocon: extraHocon), agent: agent));
         if (client)
             nodes.Add(TestNode.Start(storage.Node(roles: ["client"], provider: provider, extraHocon: extraHocon)));
         var seed = nodes[0].Address;

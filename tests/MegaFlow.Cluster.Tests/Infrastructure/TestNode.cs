@@ -3,6 +3,7 @@ using MegaFlow.Protocol;
 using Akka.Cluster;
 using MegaFlow.Hosting;
 using MegaFlow.Environments;
+using MegaFlow.Domain.Agents;
 
 namespace MegaFlow.Cluster.Tests.Infrastructure;
 
@@ -52,10 +53,11 @@ public sealed class TestNode : IAsyncDisposable
         megaflow.task.linger-after-finish = 200ms
         """;
 
-    public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null)
+    /// <param name="agent">The agent the node's tasks run (the scripted one when null).</param>
+    public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null, IAgent? agent = null)
     {
         var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Setup(settings));
-        var refs = MegaFlowNode.Start(system, provider);
+        var refs = MegaFlowNode.Start(system, provider, agent: agent);
         return new TestNode(system, refs, settings);
     }
 
