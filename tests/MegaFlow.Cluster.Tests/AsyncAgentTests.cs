@@ -134,6 +134,63 @@ public sealed class AsyncAgentTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_decision_of_a_failed_attempt_is_ignored_by_the_retry_deciding_the_same_round()
+    {
+        var marker = Path.Combine(Path.GetTempPath(), $"megaflow-late-{Guid.NewGuid():N}");
+        var deciding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var agent = new DelegateAgent(async (ctx, ct) =>
+        {
+            if (ctx.Attempt == 1)
+            {
+                deciding.TrySetResult();
+                await Task.Delay(TimeSpan.FromSeconds(3), CancellationToken.None);
+                answered.TrySetResult();
+                return AgentDecision.Run($"touch {marker}");
+            }
+            // The retry is still deciding its first round when attempt 1's answer for round 1 comes.
+            if (ctx.Round == 1) await Task.Delay(TimeSpan.FromSeconds(5), ct);
+            return await DelegateAgent.Scripted(ctx);
+        });
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local", agent: agent);
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("retried-deciding", actions: ["echo one"], score: "true")]);
+        var running = await TestCluster.WaitForRunningAsync(tasks, "retried-deciding", TimeSpan.FromSeconds(30));
+        await deciding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        tasks.Tell(new LeasedEnvironmentLost("retried-deciding", running.Attempt, running.Lease!.EnvironmentId, "container died (test)"));
+        await answered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var state = (await TestCluster.WaitForTerminalAsync(tasks, ["retried-deciding"], TimeSpan.FromSeconds(60)))[0];
+
+        Assert.Equal(TaskStatus.Completed, state.Status);
+        Assert.Equal(2, state.Attempt);
+        Assert.Equal(["echo one"], state.Steps.Select(s => s.Command));
+        var steps = (await storage.Journal().ReadAllAsync("task-retried-deciding")).Select(r => r.Event).OfType<TaskEvents.StepRecorded>().ToList();
+        Assert.All(steps, s => Assert.Equal(2, s.Attempt));
+        Assert.False(File.Exists(marker), "the failed attempt's late decision ran");
+    }
+
+    [Fact]
+    public async Task An_agent_that_never_submits_is_scored_when_its_rounds_are_spent()
+    {
+        var agent = new DelegateAgent(async (ctx, ct) =>
+        {
+            await Task.Yield();
+            return AgentDecision.Run($"echo round {ctx.Round}");
+        });
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, agent: agent);
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("never-submits") with { MaxRounds = 3 }]);
+
+        var state = (await TestCluster.WaitForTerminalAsync(tasks, ["never-submits"], TimeSpan.FromSeconds(60)))[0];
+
+        Assert.Equal(TaskStatus.Completed, state.Status);
+        Assert.Equal(["echo round 1", "echo round 2", "echo round 3"], state.Steps.Select(s => s.Command));
+    }
+
+    [Fact]
     public async Task An_agent_that_throws_or_faults_fails_the_attempt_as_the_agents_failure_without_retry()
     {
         static async Task<AgentDecision> FaultsInRoundTwo(AgentContext ctx, CancellationToken ct)
