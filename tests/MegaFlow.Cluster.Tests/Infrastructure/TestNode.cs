@@ -13,15 +13,16 @@ namespace MegaFlow.Cluster.Tests.Infrastructure;
 /// </summary>
 public sealed class TestNode : IAsyncDisposable
 {
-    private TestNode(ActorSystem system, MegaFlowRefs refs, NodeSettings settings)
+    private readonly RunningNode _node;
+
+    private TestNode(RunningNode node, NodeSettings settings)
     {
-        System = system;
-        Refs = refs;
+        _node = node;
         Settings = settings;
     }
 
-    public ActorSystem System { get; }
-    public MegaFlowRefs Refs { get; }
+    public ActorSystem System => _node.System;
+    public MegaFlowRefs Refs => _node.Refs;
     public NodeSettings Settings { get; }
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
     public string Key => $"{Address.Host}:{Address.Port}";
@@ -52,12 +53,12 @@ public sealed class TestNode : IAsyncDisposable
         megaflow.task.linger-after-finish = 200ms
         """;
 
-    public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null)
-    {
-        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Setup(settings));
-        var refs = MegaFlowNode.Start(system, provider);
-        return new TestNode(system, refs, settings);
-    }
+    /// <summary>Starts the node without joining: the test joins its nodes to each other.</summary>
+    public static async Task<TestNode> StartAsync(NodeSettings settings, IEnvironmentProvider? provider = null) =>
+        new(await RunningNode.StartAsync(settings, new NodeComponents(provider), join: false), settings);
+
+    public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null) =>
+        Task.Run(() => StartAsync(settings, provider)).GetAwaiter().GetResult();
 
     /// <summary>Abrupt death: the ActorSystem stops without leaving the cluster.</summary>
     public async Task Crash()
@@ -70,5 +71,6 @@ public sealed class TestNode : IAsyncDisposable
     {
         if (!System.WhenTerminated.IsCompleted)
             await System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        await _node.DisposeAsync();
     }
 }
