@@ -31,6 +31,15 @@ var spec = new EnvironmentSpec(image, "bench", ExecutionMode.Ephemeral, MemoryLi
 var poolSpec = spec with { Pool = "bench-pool", Mode = ExecutionMode.Persistent };
 Console.WriteLine($"start: {Environment.ProcessorCount} cores, load {loadAtStart}, cluster label {cluster}");
 
+static int FreePort()
+{
+    var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+    l.Start();
+    var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    l.Stop();
+    return port;
+}
+
 static double P(List<double> xs, double q) { var s = xs.Order().ToList(); return s[Math.Min(s.Count - 1, (int)Math.Ceiling(q * s.Count) - 1)]; }
 
 // ---- One node (scheduler + worker) on a fresh SQLite journal, environments on Docker -------------
@@ -39,22 +48,23 @@ static double P(List<double> xs, double q) { var s = xs.Order().ToList(); return
 var dataDir = Path.Combine(Path.GetTempPath(), "mf-dockerbench-" + Guid.NewGuid().ToString("N")[..8]);
 var settings = new NodeSettings
 {
-    Port = 0,
+    Port = FreePort(),
     DataDir = dataDir,
     Provider = "docker",
     Roles = ["scheduler", "worker"],
     ExtraHocon = "akka.loglevel = WARNING",
 };
 await SchemaInitializer.EnsureAsync(settings, TimeSpan.FromMinutes(1));
-var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Setup(settings));
-var node = NodeKey.Self(system);
+// The provider labels containers with the node's address, so the port is fixed before the node starts.
+var node = $"{settings.Hostname}:{settings.Port}";
 using var provider = new DockerProvider(new DockerProviderSettings { Cluster = cluster, Node = node, MaxConcurrentCreates = parallel });
+var running = await RunningNode.StartAsync(settings, new NodeComponents(provider));
+var system = running.System;
 var rows = new List<(string Measure, double P50, double P99, string Target, string Met)>();
 var notes = new List<string>();
 try
 {
-    var refs = MegaFlowNode.Start(system, provider);
-    MegaFlowNode.Join(system, settings);
+    var refs = running.Refs;
     await MegaFlow.Actors.Scheduling.SchedulerReadiness.WaitForWorkersAsync(refs.Scheduler, workers: 1, TimeSpan.FromSeconds(60));
     var envs = refs.Environments;
     Console.WriteLine($"node {node} up");
@@ -254,7 +264,7 @@ try
 finally
 {
     await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
-    await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+    await running.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
     SqliteConnection.ClearAllPools();
     // Belt and braces: nothing of this run's label may survive, whatever failed above.
     try { foreach (var r in await provider.ListResourcesAsync(CancellationToken.None)) await provider.RemoveResourcesOfAsync(r.EnvironmentId, CancellationToken.None); }

@@ -132,11 +132,11 @@ public static class ClusterRun
         await SchemaInitializer.EnsureAsync(settings, TimeSpan.FromMinutes(1));
         var cs = settings.SqliteConnectionString;
 
-        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Setup(settings));
+        var node = await RunningNode.StartAsync(settings);
+        var system = node.System;
         try
         {
-            var refs = MegaFlowNode.Start(system);
-            MegaFlowNode.Join(system, settings);
+            var refs = node.Refs;
             await MegaFlow.Actors.Scheduling.SchedulerReadiness.WaitForWorkersAsync(refs.Scheduler, workers: 1, TimeSpan.FromSeconds(60));
             log("node up, scheduler sees 1 node");
 
@@ -238,7 +238,7 @@ public static class ClusterRun
         finally
         {
             await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
-            await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+            await node.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
             SqliteConnection.ClearAllPools();
         }
     }

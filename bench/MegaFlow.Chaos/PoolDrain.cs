@@ -37,10 +37,11 @@ public static class PoolDrain
             Roles = ["client"],
             ExtraHocon = "akka.loglevel = ERROR\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off",
         };
-        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Build(settings));
+        var member = await RunningNode.StartAsync(settings);
+        var system = member.System;
         try
         {
-            var refs = MegaFlowNode.Start(system);
+            var refs = member.Refs;
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
             await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -87,6 +88,7 @@ public static class PoolDrain
             // Leave, so the nodes do not wait out the failure detector for a member that is simply gone.
             var leave = CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
             if (await Task.WhenAny(leave, Task.Delay(TimeSpan.FromSeconds(20))) != leave) await system.Terminate();
+            await member.DisposeAsync();
         }
     }
 }

@@ -80,12 +80,12 @@ var inProcess = new NodeSettings
     DataDir = Path.Combine(Path.GetTempPath(), "megaflow-clientbench", Guid.NewGuid().ToString("N")[..8]), ExtraHocon = Caps,
 };
 await SchemaInitializer.EnsureAsync(inProcess, TimeSpan.FromMinutes(1));
-var nodeSystem = ActorSystem.Create("megaflow", MegaFlowConfig.Setup(inProcess));
-var refs = MegaFlowNode.Start(nodeSystem);
-MegaFlowNode.Join(nodeSystem, inProcess);
+var inProcessNode = await RunningNode.StartAsync(inProcess);
+var nodeSystem = inProcessNode.System;
+var refs = inProcessNode.Refs;
 await Task.Delay(TimeSpan.FromSeconds(5)); // member up, singleton started
 var local = await Run(nodeSystem, async s => await TaskGateway.SubmitAsync(refs.Tasks, s, TimeSpan.FromSeconds(60)), "ip-");
-await nodeSystem.Terminate();
+await inProcessNode.DisposeAsync();
 
 // 2. Two `megaflow node` processes and this program as a client.
 Log("client: two megaflow node processes, this program connected with the client library");

@@ -4,6 +4,9 @@ using MegaFlow.Protocol.Tasks;
 using MegaFlow.Contracts;
 using System.Threading.Channels;
 using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Akka.Cluster;
 using Akka.Cluster.Tools.PublishSubscribe;
 using MegaFlow.Datasets;
@@ -28,13 +31,15 @@ namespace MegaFlow.Client;
 /// </remarks>
 public sealed class MegaFlowClient : IAsyncDisposable
 {
+    private readonly IHost _host;
     private readonly ActorSystem _system;
     private readonly MegaFlowRefs _refs;
     private readonly ClientOptions _options;
     private readonly QueueGauge _gauge;
 
-    private MegaFlowClient(ActorSystem system, MegaFlowRefs refs, ClientOptions options, QueueGauge gauge)
+    private MegaFlowClient(IHost host, ActorSystem system, MegaFlowRefs refs, ClientOptions options, QueueGauge gauge)
     {
+        _host = host;
         _system = system;
         _refs = refs;
         _options = options;
@@ -52,10 +57,17 @@ public sealed class MegaFlowClient : IAsyncDisposable
         if (options.Seeds.Count == 0) throw new ArgumentException("ClientOptions.Seeds: at least one seed address is required", nameof(options));
         if (options.QueueBound <= 0) throw new ArgumentException($"ClientOptions.QueueBound must be positive (got {options.QueueBound})", nameof(options));
         var endpoint = new ClusterEndpoint(options.Hostname, null, options.Port, ["client"], options.Seeds);
-        var system = ActorSystem.Create(options.SystemName, ClusterConfig.Build(endpoint, "akka.loglevel = WARNING\n" + options.ExtraHocon));
+        var config = ClusterConfig.Build(endpoint, "akka.loglevel = WARNING\n" + options.ExtraHocon);
+        // The client is a cluster member hosting no tasks: the scheduler's proxy and region proxies only.
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka(options.SystemName, builder =>
+                builder.AddHocon(config, HoconAddMode.Prepend).WithSchedulerProxy(config).WithRegionProxies(config)))
+            .Build();
+        await host.StartAsync(ct);
+        var system = host.Services.GetRequiredService<ActorSystem>();
         try
         {
-            var refs = MegaFlowProxies.Start(system);
+            var refs = MegaFlowProxies.Refs(ActorRegistry.For(system));
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
             await up.Task.WaitAsync(options.ConnectTimeout, ct);
@@ -75,11 +87,12 @@ public sealed class MegaFlowClient : IAsyncDisposable
                 {
                 }
             }
-            return new MegaFlowClient(system, refs, options, gauge);
+            return new MegaFlowClient(host, system, refs, options, gauge);
         }
         catch
         {
-            await system.Terminate();
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
             throw;
         }
     }
@@ -221,9 +234,11 @@ public sealed class MegaFlowClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Leaves the cluster (coordinated shutdown) and stops the client's host.</summary>
     public async ValueTask DisposeAsync()
     {
-        await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        await _host.StopAsync(CancellationToken.None);
+        _host.Dispose();
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
 using MegaFlow.Protocol;
 using MegaFlow.Protocol.Sharding;
 using MegaFlow.Contracts;
@@ -22,45 +24,71 @@ using MegaFlow.Storage;
 
 namespace MegaFlow.Hosting;
 
+/// <summary>What a host may hand a node instead of what its configuration names (tests, benchmarks, host programs).</summary>
+/// <param name="Provider">The environment provider; null makes the one megaflow.provider names (and the node disposes it).</param>
+/// <param name="Artifacts">The artifact store; null is the local folder under the data directory.</param>
+/// <param name="Agent">The agent; null is the scripted agent.</param>
+public sealed record NodeComponents(IEnvironmentProvider? Provider = null, IArtifactStore? Artifacts = null, IAgent? Agent = null);
+
 /// <summary>
-/// Starts MegaFlow's actors on an ActorSystem according to the node's roles. The Akka.Hosting host
-/// and the multi-node tests both go through here, so tests exercise exactly what production runs.
+/// Registers MegaFlow's actors with Akka.Hosting according to the node's roles: one <c>WithXxx</c>
+/// extension per actor type, composed by <see cref="WithMegaFlowNode"/>. Every entry point lands in
+/// the ActorRegistry under <see cref="ActorKeys"/>. The node host, the multi-node tests and the
+/// benchmarks all go through here, so tests exercise exactly what production runs.
 /// </summary>
 public static class MegaFlowNode
 {
-    public static MegaFlowRefs Start(ActorSystem system, IEnvironmentProvider? provider = null, IArtifactStore? artifacts = null, IAgent? agent = null)
+    /// <summary>Everything a node runs: configuration, persistence setup, then the actors its roles call for.</summary>
+    public static AkkaConfigurationBuilder WithMegaFlowNode(this AkkaConfigurationBuilder builder, NodeSettings settings, NodeComponents? components = null)
     {
-        var config = system.Settings.Config;
-        var mf = config.GetConfig("megaflow");
-        var workerRole = MegaFlowProxies.WorkerRole(system);
-        var schedulerRole = MegaFlowProxies.SchedulerRole(system);
-        var dataDir = mf.GetString("data-dir", "./data");
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        var roles = cluster.SelfRoles;
-        // Environments, leases and slots belong to this incarnation of the node; container labels name its address.
-        var node = NodeKey.SelfIncarnation(system);
-        var address = NodeKey.Self(system);
+        components ??= new NodeComponents();
+        var config = MegaFlowConfig.Build(settings);
+        builder.AddHocon(config, HoconAddMode.Prepend);
+        if (MegaFlowConfig.PersistenceSetup(settings) is { } persistence) builder.AddSetup(persistence);
 
-        agent ??= ScriptedAgent.Instance;
+        var isWorker = settings.Roles.Contains(MegaFlowProxies.WorkerRole(config));
+        builder.WithSchedulerProxy(config);
+        if (isWorker)
+            builder.WithEnvironmentRegion(config, components.Provider, components.Artifacts)
+                .WithTaskRegion(config, components.Agent ?? ScriptedAgent.Instance);
+        else
+            builder.WithRegionProxies(config);
+        if (settings.Roles.Contains(MegaFlowProxies.SchedulerRole(config)))
+            builder.WithScheduler(config);
+        return builder;
+    }
 
-        var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
-        var mediator = DistributedPubSub.Get(system).Mediator;
-
-        var scheduler = MegaFlowProxies.Scheduler(system);
-
-        var sharding = ClusterSharding.Get(system);
-        var shardingSettings = ClusterShardingSettings.Create(system).WithRole(workerRole).WithRememberEntities(true);
-        var taskExtractor = MegaFlowProxies.TaskExtractor(system);
-        var envExtractor = new EnvironmentMessageExtractor();
-
-        IActorRef environments, tasks;
-        if (roles.Contains(workerRole))
+    /// <summary>
+    /// Joins the cluster once every actor exists: the configured seed nodes join on their own
+    /// (akka.cluster.seed-nodes); without seeds the node founds a single-node cluster by joining itself.
+    /// Tests that assemble clusters by hand leave this out and join the nodes themselves.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithClusterJoin(this AkkaConfigurationBuilder builder, NodeSettings settings) =>
+        builder.AddStartup((system, _) =>
         {
+            if (settings.Seeds.Count > 0) return;
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            cluster.Join(cluster.SelfAddress);
+        });
+
+    /// <summary>
+    /// The environment shard region, its janitor and the node's member watcher (worker role).
+    /// Started with ClusterSharding directly because environments are pinned to their node by a
+    /// custom allocation strategy, which Akka.Cluster.Hosting's ShardOptions cannot carry; the region
+    /// is registered under <see cref="ActorKeys.Environments"/> all the same.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithEnvironmentRegion(this AkkaConfigurationBuilder builder, Config config, IEnvironmentProvider? provider = null, IArtifactStore? artifacts = null) =>
+        builder.WithActors((system, registry) =>
+        {
+            var mf = config.GetConfig("megaflow");
+            var dataDir = mf.GetString("data-dir", "./data");
+            // Environments, leases and slots belong to this incarnation of the node; container labels name its address.
+            var node = NodeKey.SelfIncarnation(system);
             // Only workers hold environments and artifacts; clients and scheduler-only nodes touch no disk.
             Directory.CreateDirectory(dataDir);
             if (provider is null)
             {
-                provider = CreateProvider(mf, dataDir, system.Name, address);
+                provider = CreateProvider(mf, dataDir, system.Name, NodeKey.Self(system));
                 // A provider this node made is this node's to close (the Docker provider holds an
                 // engine connection and an event-watch loop); one a host passed in stays the host's.
                 if (provider is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
@@ -75,57 +103,51 @@ public static class MegaFlowNode
                 ResetTimeout = envConfig.GetTimeSpan("reset-timeout", TimeSpan.FromMinutes(2)),
                 DestroyTimeout = envConfig.GetTimeSpan("destroy-timeout", TimeSpan.FromMinutes(2)),
             };
-            environments = sharding.Start(EntityTypes.Environment,
+            var scheduler = registry.Get<ActorKeys.Scheduler>();
+            var shardingSettings = ClusterShardingSettings.Create(system).WithRole(MegaFlowProxies.WorkerRole(config)).WithRememberEntities(true);
+            var environments = ClusterSharding.Get(system).Start(EntityTypes.Environment,
                 id => EnvironmentActor.Props(id, provider, artifacts, scheduler, envSettings),
-                shardingSettings, envExtractor, new NodePinnedAllocationStrategy(system, EntityTypes.Environment), PoisonPill.Instance);
+                shardingSettings, new EnvironmentMessageExtractor(), new NodePinnedAllocationStrategy(system, EntityTypes.Environment), PoisonPill.Instance);
+            registry.Register<ActorKeys.Environments>(environments);
 
             if (provider is IResourceInventory or IImageInventory)
                 system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);
+        });
 
-            system.ActorOf(Props.Create<TaskQueryActor>(), Topics.TaskQueriesName);
-            var taskSettings = ReadTaskSettings(mf.GetConfig("task"), address); // where the task ran, for people
-            var refs = new TaskActorRefs(scheduler, environments, mediator, memberWatcher);
-            tasks = sharding.Start(EntityTypes.Task,
-                id => TaskActor.Props(id, refs, taskSettings, agent),
-                shardingSettings, taskExtractor,
-                sharding.DefaultShardAllocationStrategy(shardingSettings), PoisonPill.Instance);
-        }
-        else
-        {
-            environments = sharding.StartProxy(EntityTypes.Environment, workerRole, envExtractor);
-            tasks = sharding.StartProxy(EntityTypes.Task, workerRole, taskExtractor);
-        }
-
-        if (roles.Contains(schedulerRole))
-        {
-            var settings = ReadSchedulerSettings(mf.GetConfig("scheduler"));
-            // A persistent actor stops when the journal fails (a database outage), and a singleton
-            // manager never restarts a singleton that stopped by itself: the backoff supervisor
-            // restarts the scheduler (recovering from the journal) once the database answers again.
-            var scheduling = SchedulerActor.Props(settings, tasks, workerRole, mf.GetInt("scheduler.snapshot-every", 1000));
-            var supervised = BackoffSupervisor.Props(Backoff.OnStop(scheduling, "scheduler",
-                TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2, maxNrOfRetries: -1));
-            system.ActorOf(ClusterSingletonManager.Props(
-                    supervised,
-                    PoisonPill.Instance,
-                    ClusterSingletonManagerSettings.Create(system).WithRole(schedulerRole)),
-                MegaFlowProxies.SchedulerManagerName);
-        }
-
-        return new MegaFlowRefs(tasks, environments, scheduler);
+    /// <summary>The task shard region and the task listing actor (worker role).</summary>
+    public static AkkaConfigurationBuilder WithTaskRegion(this AkkaConfigurationBuilder builder, Config config, IAgent agent)
+    {
+        var mf = config.GetConfig("megaflow");
+        return builder
+            .WithActors((system, _) => system.ActorOf(Props.Create<TaskQueryActor>(), Topics.TaskQueriesName))
+            .WithShardRegion<ActorKeys.Tasks>(EntityTypes.Task, (system, registry, _) =>
+                {
+                    var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
+                    var refs = new TaskActorRefs(registry.Get<ActorKeys.Scheduler>(), registry.Get<ActorKeys.Environments>(),
+                        DistributedPubSub.Get(system).Mediator, memberWatcher);
+                    var taskSettings = ReadTaskSettings(mf.GetConfig("task"), NodeKey.Self(system)); // where the task ran, for people
+                    return id => TaskActor.Props(id, refs, taskSettings, agent);
+                },
+                MegaFlowProxies.TaskExtractor(config),
+                new ShardOptions { Role = MegaFlowProxies.WorkerRole(config), RememberEntities = true, HandOffStopMessage = PoisonPill.Instance });
     }
 
-    /// <summary>
-    /// Joins the cluster: the configured seed nodes join on their own (akka.cluster.seed-nodes);
-    /// without seeds the node founds a single-node cluster by joining itself.
-    /// </summary>
-    public static void Join(ActorSystem system, NodeSettings settings)
+    /// <summary>The scheduler singleton's manager (scheduler role); every member reaches it through its proxy.</summary>
+    public static AkkaConfigurationBuilder WithScheduler(this AkkaConfigurationBuilder builder, Config config)
     {
-        if (settings.Seeds.Count == 0)
-        {
-            var cluster = Akka.Cluster.Cluster.Get(system);
-            cluster.Join(cluster.SelfAddress);
-        }
+        var mf = config.GetConfig("megaflow");
+        var settings = ReadSchedulerSettings(mf.GetConfig("scheduler"));
+        return builder.WithSingleton<SchedulerActor>(MegaFlowProxies.SchedulerManagerName, (_, registry, _) =>
+            {
+                var scheduling = SchedulerActor.Props(settings, registry.Get<ActorKeys.Tasks>(), MegaFlowProxies.WorkerRole(config), mf.GetInt("scheduler.snapshot-every", 1000));
+                // A persistent actor stops when the journal fails (a database outage), and a singleton
+                // manager never restarts a singleton that stopped by itself: the backoff supervisor
+                // restarts the scheduler (recovering from the journal) once the database answers again.
+                return BackoffSupervisor.Props(Backoff.OnStop(scheduling, "scheduler",
+                    TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2, maxNrOfRetries: -1));
+            },
+            new ClusterSingletonOptions { Role = MegaFlowProxies.SchedulerRole(config), TerminationMessage = PoisonPill.Instance },
+            createProxyToo: false);
     }
 
     public static SchedulerSettings ReadSchedulerSettings(Config c)

@@ -39,7 +39,7 @@ public sealed class ManagementNode
 
     public string SelfNode => NodeKey.Self(System);
 
-    /// <summary>Called by the node host right after <see cref="MegaFlowNode.Start"/>.</summary>
+    /// <summary>Called by the node host once Akka.Hosting has started the node's actors.</summary>
     public void OnActorsStarted(ActorSystem system, MegaFlowRefs refs)
     {
         _tasks = TaskProjection.Start(system, Metrics, NodeKey.Self(system));

@@ -12,16 +12,6 @@ using Microsoft.Extensions.Logging;
 
 namespace MegaFlow.Node;
 
-/// <summary>Holds the node's actor entry points once Akka.Hosting has started them.</summary>
-public sealed class NodeHandle
-{
-    private readonly TaskCompletionSource<(ActorSystem System, MegaFlowRefs Refs)> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task<(ActorSystem System, MegaFlowRefs Refs)> Ready => _ready.Task;
-
-    internal void Set(ActorSystem system, MegaFlowRefs refs) => _ready.TrySetResult((system, refs));
-}
-
 /// <summary>
 /// The generic host around a node: Akka.Hosting owns the ActorSystem, so SIGTERM/Ctrl-C run
 /// coordinated shutdown (leave the cluster, hand off shards and the singleton) and the process exits 0.
@@ -35,7 +25,6 @@ public static class NodeHost
     public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning, ManagementSettings? management = null, bool jsonLogs = false,
         IEnvironmentProvider? provider = null, Action<ILoggingBuilder>? logging = null)
     {
-        var handle = new NodeHandle();
         var hostBuilder = Host.CreateDefaultBuilder()
             .ConfigureLogging(l =>
             {
@@ -50,13 +39,13 @@ public static class NodeHost
         return hostBuilder
             .ConfigureServices(services =>
             {
-                services.AddSingleton(handle);
                 services.AddSingleton(settings);
                 services.AddAkka(settings.SystemName, (builder, _) =>
                 {
-                    builder.AddHocon(MegaFlowConfig.Build(settings), HoconAddMode.Prepend);
+                    // Tables first (one node at a time), before any persistent actor starts.
+                    SchemaInitializer.Ensure(settings);
+                    builder.WithMegaFlowNode(settings, new NodeComponents(provider)).WithClusterJoin(settings);
                     if (managementNode is not null) builder.AddHocon(PersistedEventCounter.Hocon, HoconAddMode.Prepend);
-                    if (MegaFlowConfig.PersistenceSetup(settings) is { } persistence) builder.AddSetup(persistence);
                     // Akka's log goes through Microsoft.Extensions.Logging, so one level and format rule both.
                     builder.ConfigureLoggers(l =>
                     {
@@ -70,15 +59,8 @@ public static class NodeHost
                         l.ClearLoggers();
                         l.AddLoggerFactory();
                     });
-                    builder.AddStartup((system, _) =>
-                    {
-                        // Tables first (one node at a time), then actors, then join.
-                        SchemaInitializer.Ensure(settings);
-                        var refs = MegaFlowNode.Start(system, provider);
-                        MegaFlowNode.Join(system, settings);
-                        managementNode?.OnActorsStarted(system, refs);
-                        handle.Set(system, refs);
-                    });
+                    if (managementNode is not null)
+                        builder.AddStartup((system, registry) => managementNode.OnActorsStarted(system, MegaFlowProxies.Refs(registry)));
                 });
             })
             .Build();

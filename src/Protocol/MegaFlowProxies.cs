@@ -1,36 +1,37 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
-using Akka.Cluster.Tools.Singleton;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
 using MegaFlow.Protocol.Sharding;
 
 namespace MegaFlow.Protocol;
 
 /// <summary>
-/// How a member that hosts no tasks (a client, a scheduler-only node) reaches the ones that do: shard
-/// region proxies on the worker role and a proxy to the scheduler singleton.
+/// How cluster members reach MegaFlow's actors through Akka.Hosting: the scheduler singleton's proxy
+/// on every member, and shard region proxies on members that host no tasks (clients, scheduler-only
+/// nodes). The names and roles come from the member's configuration (megaflow.worker-role, …).
 /// </summary>
 public static class MegaFlowProxies
 {
     /// <summary>The singleton manager's name under /user on scheduler nodes.</summary>
     public const string SchedulerManagerName = "scheduler";
 
-    public static string WorkerRole(ActorSystem system) => system.Settings.Config.GetString("megaflow.worker-role", "worker");
+    public static string WorkerRole(Config config) => config.GetString("megaflow.worker-role", "worker");
 
-    public static string SchedulerRole(ActorSystem system) => system.Settings.Config.GetString("megaflow.scheduler-role", "scheduler");
+    public static string SchedulerRole(Config config) => config.GetString("megaflow.scheduler-role", "scheduler");
 
-    public static TaskMessageExtractor TaskExtractor(ActorSystem system) => new(system.Settings.Config.GetInt("megaflow.task-shards", 100));
+    public static TaskMessageExtractor TaskExtractor(Config config) => new(config.GetInt("megaflow.task-shards", 100));
 
-    public static IActorRef Scheduler(ActorSystem system) => system.ActorOf(
-        ClusterSingletonProxy.Props("/user/" + SchedulerManagerName, ClusterSingletonProxySettings.Create(system).WithRole(SchedulerRole(system))),
-        "scheduler-proxy");
+    /// <summary>Registers the proxy to the scheduler singleton under <see cref="ActorKeys.Scheduler"/>.</summary>
+    public static AkkaConfigurationBuilder WithSchedulerProxy(this AkkaConfigurationBuilder builder, Config config) =>
+        builder.WithSingletonProxy<ActorKeys.Scheduler>(SchedulerManagerName, new ClusterSingletonOptions { Role = SchedulerRole(config) });
 
-    /// <summary>Starts the three proxies (call once per ActorSystem).</summary>
-    public static MegaFlowRefs Start(ActorSystem system)
-    {
-        var scheduler = Scheduler(system);
-        var sharding = ClusterSharding.Get(system);
-        var environments = sharding.StartProxy(EntityTypes.Environment, WorkerRole(system), new EnvironmentMessageExtractor());
-        var tasks = sharding.StartProxy(EntityTypes.Task, WorkerRole(system), TaskExtractor(system));
-        return new MegaFlowRefs(tasks, environments, scheduler);
-    }
+    /// <summary>Registers region proxies for tasks and environments (members without the worker role).</summary>
+    public static AkkaConfigurationBuilder WithRegionProxies(this AkkaConfigurationBuilder builder, Config config) => builder
+        .WithShardRegionProxy<ActorKeys.Environments>(EntityTypes.Environment, WorkerRole(config), new EnvironmentMessageExtractor())
+        .WithShardRegionProxy<ActorKeys.Tasks>(EntityTypes.Task, WorkerRole(config), TaskExtractor(config));
+
+    /// <summary>The entry points, once the ActorSystem has started.</summary>
+    public static MegaFlowRefs Refs(IReadOnlyActorRegistry registry) =>
+        new(registry.Get<ActorKeys.Tasks>(), registry.Get<ActorKeys.Environments>(), registry.Get<ActorKeys.Scheduler>());
 }

@@ -1,3 +1,4 @@
+using Akka.Hosting;
 using System.Text;
 using MegaFlow.Protocol;
 using Akka.Actor;
@@ -251,19 +252,10 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
     }
 
     // The lessee may be anywhere: reach it through the task region on this node (workers host both).
-    private IActorRef? TaskRegion()
-    {
-        try
-        {
-            return ClusterSharding.Get(Context.System).ShardRegion(EntityTypes.Task);
-        }
-        catch (ArgumentException)
-        {
-            // No task region here (an environment region started without one, as in some tests):
-            // the task still learns at its next command, which fails on the lost environment.
-            return null;
-        }
-    }
+    // Null where no task region is registered (an environment region started without one, as in some
+    // tests): the task still learns at its next command, which fails on the lost environment.
+    private IActorRef? TaskRegion() =>
+        ActorRegistry.For(Context.System).TryGet<ActorKeys.Tasks>(out var region) ? region : null;
 
     private static CancellationToken Cancel(TimeSpan after) => new CancellationTokenSource(after).Token;
 

@@ -1,3 +1,5 @@
+using MegaFlow.Protocol;
+using Akka.Hosting;
 using System.Diagnostics;
 using MegaFlow.Protocol.Tasks;
 using MegaFlow.Contracts;
@@ -35,7 +37,8 @@ public static class DemoCommand
         await host.StartAsync();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = lifetime.ApplicationStopping;
-        var (system, refs) = await host.Services.GetRequiredService<NodeHandle>().Ready;
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        var refs = MegaFlowProxies.Refs(host.Services.GetRequiredService<ActorRegistry>());
         var clock = Stopwatch.StartNew();
 
         try

@@ -27,9 +27,9 @@ public sealed class TestCluster : IAsyncDisposable
         await storage.EnsureSchemaAsync();
         var nodes = new List<TestNode>();
         for (var i = 0; i < workers; i++)
-            nodes.Add(TestNode.Start(storage.Node(provider: provider, extraHocon: extraHocon), agent: agent));
+            nodes.Add(await TestNode.StartAsync(storage.Node(provider: provider, extraHocon: extraHocon), agent: agent));
         if (client)
-            nodes.Add(TestNode.Start(storage.Node(roles: ["client"], provider: provider, extraHocon: extraHocon)));
+            nodes.Add(await TestNode.StartAsync(storage.Node(roles: ["client"], provider: provider, extraHocon: extraHocon)));
         var seed = nodes[0].Address;
         foreach (var n in nodes) Akka.Cluster.Cluster.Get(n.System).Join(seed);
         var cluster = new TestCluster(nodes);

@@ -14,15 +14,16 @@ namespace MegaFlow.Cluster.Tests.Infrastructure;
 /// </summary>
 public sealed class TestNode : IAsyncDisposable
 {
-    private TestNode(ActorSystem system, MegaFlowRefs refs, NodeSettings settings)
+    private readonly RunningNode _node;
+
+    private TestNode(RunningNode node, NodeSettings settings)
     {
-        System = system;
-        Refs = refs;
+        _node = node;
         Settings = settings;
     }
 
-    public ActorSystem System { get; }
-    public MegaFlowRefs Refs { get; }
+    public ActorSystem System => _node.System;
+    public MegaFlowRefs Refs => _node.Refs;
     public NodeSettings Settings { get; }
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
     public string Key => $"{Address.Host}:{Address.Port}";
@@ -53,13 +54,13 @@ public sealed class TestNode : IAsyncDisposable
         megaflow.task.linger-after-finish = 200ms
         """;
 
+    /// <summary>Starts the node without joining: the test joins its nodes to each other.</summary>
     /// <param name="agent">The agent the node's tasks run (the scripted one when null).</param>
-    public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null, IAgent? agent = null)
-    {
-        var system = ActorSystem.Create(settings.SystemName, MegaFlowConfig.Setup(settings));
-        var refs = MegaFlowNode.Start(system, provider, agent: agent);
-        return new TestNode(system, refs, settings);
-    }
+    public static async Task<TestNode> StartAsync(NodeSettings settings, IEnvironmentProvider? provider = null, IAgent? agent = null) =>
+        new(await RunningNode.StartAsync(settings, new NodeComponents(provider, Agent: agent), join: false), settings);
+
+    public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null, IAgent? agent = null) =>
+        Task.Run(() => StartAsync(settings, provider, agent)).GetAwaiter().GetResult();
 
     /// <summary>Abrupt death: the ActorSystem stops without leaving the cluster.</summary>
     public async Task Crash()
@@ -72,5 +73,6 @@ public sealed class TestNode : IAsyncDisposable
     {
         if (!System.WhenTerminated.IsCompleted)
             await System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        await _node.DisposeAsync();
     }
 }
