@@ -11,6 +11,7 @@ using MegaFlow.Actors.Cluster;
 using MegaFlow.Actors.Environments;
 using MegaFlow.Actors.Scheduling;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Actors.Tasks.ReadModel;
 using MegaFlow.Domain.Agents;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
@@ -45,6 +46,7 @@ public static class MegaFlowNode
 
         var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
         var mediator = DistributedPubSub.Get(system).Mediator;
+        TaskReadModels.Start(system, address); // every node: the management API and clients read tasks from it
 
         var scheduler = MegaFlowProxies.Scheduler(system);
 
@@ -82,7 +84,6 @@ public static class MegaFlowNode
             if (provider is IResourceInventory or IImageInventory)
                 system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);
 
-            system.ActorOf(Props.Create<TaskQueryActor>(), Topics.TaskQueriesName);
             var taskSettings = ReadTaskSettings(mf.GetConfig("task"), address); // where the task ran, for people
             var refs = new TaskActorRefs(scheduler, environments, mediator, memberWatcher);
             tasks = sharding.Start(EntityTypes.Task,

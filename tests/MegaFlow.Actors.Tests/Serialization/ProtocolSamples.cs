@@ -102,6 +102,11 @@ public static class ProtocolSamples
         new TaskListing(
             new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },
             [new TaskSummary(TaskId, TaskStatus.Completed, 2, "persistent", "py312", At(1), At(60), 1.0)]),
+        new TaskProtocol.ReadTaskChanges([TaskId, "t-2"], 17, Subscribe: true),
+        new TaskChanges("task-read-model-node-a:4053", 17, 21,
+            [new TaskSummary(TaskId, TaskStatus.Failed, 2, "ephemeral", "py312", At(1), At(60), null, FailureKind.Agent, "node-a:4053", At(60), 21)], ["t-2"]),
+        new TaskReadModelSnapshot(4242, 21,
+            [new TaskSummary(TaskId, TaskStatus.Running, 1, "ephemeral", "py312", At(1), null, null, null, "node-a:4053", At(5), 20)]),
         new TaskState
         {
             TaskId = TaskId,
