@@ -34,7 +34,7 @@ public static class TaskWatchFeed
     /// A task still unknown this long after the watch began is reported unknown: a submission made a
     /// moment ago through another node takes the journal's poll interval to reach this read model.
     /// </summary>
-    public static readonly TimeSpan UnknownAfter = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan UnknownAfter = TimeSpan.FromSeconds(10);
 
     /// <summary>Watches <paramref name="taskIds"/>; with <paramref name="localFirst"/> the read model of this node is preferred.</summary>
     public static async IAsyncEnumerable<TaskWatchItem> WatchAsync(ActorSystem system, IEnumerable<string> taskIds, bool localFirst = true,

@@ -50,9 +50,10 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
     private sealed record Batch(IReadOnlyList<EventEnvelope> Envelopes);
     private sealed class StreamInit { public static readonly StreamInit Instance = new(); }
     private sealed class Ack { public static readonly Ack Instance = new(); }
-    private enum Reading { CatchUp, Live, Refresh }
-    private sealed record StreamDone(Reading Kind);
-    private sealed record StreamFailed(Reading Kind, Exception Error);
+    private sealed class StreamDone { public static readonly StreamDone Instance = new(); }
+    private sealed record StreamFailed(Exception Error);
+    private sealed record JournalEnd(long Offset);
+    private sealed record JournalEndFailed(Exception Error);
     private sealed class SaveTick { public static readonly SaveTick Instance = new(); }
     private sealed class Restart { public static readonly Restart Instance = new(); }
 
@@ -64,16 +65,18 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
 
     private readonly TaskReadModelSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IMaterializer _materializer = Context.Materializer();
     private TaskFold _fold = new();
     private long _offset;
     private long _savedOffset = -1;
     private bool _caughtUp;
-    private List<(IActorRef ReplyTo, ListTasks Query)> _waiting = [];
-
-    // Listings asked while a refresh runs wait for the next one: the running one may have started
-    // before the asker's own writes.
-    private List<(IActorRef ReplyTo, ListTasks Query)> _refreshing = [];
-    private bool _refreshRunning;
+    // Listings wait until the live query has read up to the journal's end as it was when they were
+    // asked (read your writes): the end is probed, the events themselves come only through the live
+    // query, whose gap handling keeps rows committed out of order from being skipped.
+    private readonly List<(IActorRef ReplyTo, ListTasks Query)> _probing = [];
+    private readonly List<(long End, IActorRef ReplyTo, ListTasks Query)> _waiting = [];
+    private bool _probeRunning;
+    private long? _catchUpEnd;
     private readonly Dictionary<IActorRef, Subscriber> _subscribers = [];
     private readonly Dictionary<string, HashSet<IActorRef>> _watchers = new(StringComparer.Ordinal);
 
@@ -96,33 +99,34 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         {
             Fold(b.Envelopes);
             Sender.Tell(Ack.Instance);
+            Progressed();
         });
-        Command<StreamDone>(done =>
+        Command<StreamDone>(_ =>
         {
-            switch (done.Kind)
-            {
-                case Reading.Live:
-                    // The live query never ends by itself; it did because the journal failed: start again.
-                    Timers.StartSingleTimer("restart", Restart.Instance, TimeSpan.FromSeconds(2));
-                    return;
-                case Reading.Refresh:
-                    Refreshed(complete: true);
-                    return;
-            }
-            _caughtUp = true;
-            _log.Info("task read model caught up at offset {0}: {1} tasks, {2} events folded since start (from offset {3})",
-                _offset, _fold.Count, _fold.EventsFolded, RecoveredOffset);
-            Answer(_waiting, complete: true);
-            Save();
-            Read(Reading.Live);
+            // The live query never ends by itself; it did because the journal failed: start again.
+            Timers.StartSingleTimer("restart", Restart.Instance, TimeSpan.FromSeconds(2));
         });
         Command<StreamFailed>(f =>
         {
             _log.Warning("task read model: reading the journal failed ({0}); trying again from offset {1}", f.Error.Message, _offset);
-            if (f.Kind == Reading.Refresh) Refreshed(complete: false);
-            else Timers.StartSingleTimer("restart", Restart.Instance, TimeSpan.FromSeconds(2));
+            Timers.StartSingleTimer("restart", Restart.Instance, TimeSpan.FromSeconds(2));
         });
-        Command<Restart>(_ => Read(_caughtUp ? Reading.Live : Reading.CatchUp));
+        Command<Restart>(_ => ReadLive());
+        Command<JournalEnd>(end =>
+        {
+            _probeRunning = false;
+            _catchUpEnd ??= end.Offset;
+            foreach (var (replyTo, query) in _probing) _waiting.Add((end.Offset, replyTo, query));
+            _probing.Clear();
+            Progressed();
+        });
+        Command<JournalEndFailed>(f =>
+        {
+            _probeRunning = false;
+            _log.Warning("task read model: could not find the journal's end ({0}); trying again", f.Error.Message);
+            Timers.StartSingleTimer("probe", Probe.Instance, TimeSpan.FromSeconds(2));
+        });
+        Command<Probe>(_ => ProbeEnd());
         Command<SaveTick>(_ => Save());
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr, s.Metadata.Timestamp.AddTicks(-1))));
         Command<SaveSnapshotFailure>(f => _log.Warning("task read model: snapshot not saved ({0}); a restart reads further back", f.Cause.Message));
@@ -131,15 +135,13 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
 
         Command<ListTasks>(q =>
         {
-            if (!q.WaitForCatchUp) Sender.Tell(TaskJournal.Listing(_fold, q.Status, _caughtUp, q.CountsOnly));
-            else if (!_caughtUp) _waiting.Add((Sender, q));
-            else
+            if (!q.WaitForCatchUp)
             {
-                // Read your writes: the listing includes everything in the journal when it was asked,
-                // not only what the live query (polling every refresh-interval) has shown so far.
-                _refreshing.Add((Sender, q));
-                if (!_refreshRunning) Refresh();
+                Sender.Tell(TaskJournal.Listing(_fold, q.Status, _caughtUp, q.CountsOnly));
+                return;
             }
+            _probing.Add((Sender, q));
+            ProbeEnd();
         });
         Command<ReadTaskChanges>(Read);
         Command<Terminated>(t => Unsubscribe(t.ActorRef));
@@ -166,34 +168,46 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
 
     private long RecoveredOffset { get; set; }
 
+    private sealed class Probe { public static readonly Probe Instance = new(); }
+
     protected override void OnReplaySuccess()
     {
         DistributedPubSubIfCluster();
         Timers.StartPeriodicTimer("save", SaveTick.Instance, _settings.SnapshotEvery);
-        Read(Reading.CatchUp);
+        ReadLive();
+        ProbeEnd();
     }
 
-    private List<(IActorRef, ListTasks)> _refreshAnswering = [];
-
-    private void Refresh()
+    /// <summary>Finds the journal's present end (the highest offset after ours); one probe at a time, later askers wait for the next.</summary>
+    private void ProbeEnd()
     {
-        _refreshRunning = true;
-        _refreshAnswering = _refreshing;
-        _refreshing = [];
-        Read(Reading.Refresh);
+        if (_probeRunning) return;
+        _probeRunning = true;
+        var from = _offset;
+        TaskJournal.Reader(Context.System).CurrentAllEvents(Offset.Sequence(from))
+            .RunAggregate(from, (max, e) => Math.Max(max, TaskJournal.Position(e)), _materializer)
+            .PipeTo(Self, success: end => new JournalEnd(end), failure: e => new JournalEndFailed(e));
     }
 
-    private void Refreshed(bool complete)
+    /// <summary>Answers what the live query's progress allows: the first catch-up, and listings waiting for their journal end.</summary>
+    private void Progressed()
     {
-        _refreshRunning = false;
-        Answer(_refreshAnswering, complete);
-        if (_refreshing.Count > 0) Refresh();
-    }
-
-    private void Answer(List<(IActorRef ReplyTo, ListTasks Query)> waiting, bool complete)
-    {
-        foreach (var (replyTo, query) in waiting) replyTo.Tell(TaskJournal.Listing(_fold, query.Status, complete, query.CountsOnly));
-        waiting.Clear();
+        if (!_caughtUp && _catchUpEnd is { } end && _offset >= end)
+        {
+            _caughtUp = true;
+            _log.Info("task read model caught up at offset {0}: {1} tasks, {2} events folded since start (from offset {3})",
+                _offset, _fold.Count, _fold.EventsFolded, RecoveredOffset);
+            Save();
+        }
+        if (!_caughtUp || _waiting.Count == 0) return;
+        for (var i = _waiting.Count - 1; i >= 0; i--)
+        {
+            var (target, replyTo, query) = _waiting[i];
+            if (_offset < target) continue;
+            replyTo.Tell(TaskJournal.Listing(_fold, query.Status, true, query.CountsOnly));
+            _waiting.RemoveAt(i);
+        }
+        if (_probing.Count > 0) ProbeEnd();
     }
 
     private void DistributedPubSubIfCluster()
@@ -203,21 +217,14 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
             DistributedPubSub.Get(Context.System).Mediator.Tell(new Put(Self));
     }
 
-    /// <summary>
-    /// Reads from the current offset: to the journal's present end (at start, and for a listing that
-    /// must include the asker's writes), or live. Streams may overlap; <see cref="Fold"/> skips what
-    /// it has read.
-    /// </summary>
-    private void Read(Reading kind)
+    /// <summary>Reads the journal live from the current offset (the SQL plugin fills ordering gaps left by concurrent writers before moving on).</summary>
+    private void ReadLive()
     {
-        var journal = TaskJournal.Reader(Context.System);
-        var from = Offset.Sequence(_offset);
-        var source = kind == Reading.Live ? journal.AllEvents(from) : journal.CurrentAllEvents(from);
-        source
+        TaskJournal.Reader(Context.System).AllEvents(Offset.Sequence(_offset))
             .GroupedWithin(_settings.Batch, TimeSpan.FromMilliseconds(20))
             .Select(g => new Batch(g.ToList()))
-            .RunWith(Sink.ActorRefWithAck<Batch>(Self, StreamInit.Instance, Ack.Instance, new StreamDone(kind), e => new StreamFailed(kind, e)),
-                Context.Materializer());
+            .RunWith(Sink.ActorRefWithAck<Batch>(Self, StreamInit.Instance, Ack.Instance, StreamDone.Instance, e => new StreamFailed(e)),
+                _materializer);
     }
 
     private void Fold(IReadOnlyList<EventEnvelope> envelopes)
@@ -226,7 +233,7 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         foreach (var envelope in envelopes)
         {
             var position = TaskJournal.Position(envelope);
-            // The query's offset is exclusive, but a restarted stream must never fold an event twice.
+            // The query's offset is exclusive, but a restarted query must never fold an event twice.
             if (position <= _offset) continue;
             _offset = position;
             if (envelope.Event is not TaskEvents.ITaskEvent e) continue;
