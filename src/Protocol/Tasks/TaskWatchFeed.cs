@@ -45,7 +45,6 @@ public static class TaskWatchFeed
         var channel = Channel.CreateUnbounded<TaskChanges>(new UnboundedChannelOptions { SingleReader = true });
         var ids = open.ToList();
         var watcher = system.ActorOf(Props.Create(() => new Watcher(ids, localFirst, channel.Writer)));
-        var started = DateTime.UtcNow;
         var seen = new Dictionary<string, TaskSummary>(StringComparer.Ordinal);
         try
         {
@@ -60,7 +59,6 @@ public static class TaskWatchFeed
                     if (row.Status.IsTerminal()) open.Remove(row.TaskId);
                     yield return new TaskWatchItem(row.TaskId, row);
                 }
-                if (DateTime.UtcNow - started < UnknownAfter) continue;
                 foreach (var id in changes.Unknown)
                     if (!seen.ContainsKey(id) && open.Remove(id))
                         yield return new TaskWatchItem(id, null);

@@ -73,8 +73,8 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
     // Listings wait until the live query has read up to the journal's end as it was when they were
     // asked (read your writes): the end is probed, the events themselves come only through the live
     // query, whose gap handling keeps rows committed out of order from being skipped.
-    private readonly List<(IActorRef ReplyTo, ListTasks Query)> _probing = [];
-    private readonly List<(long End, IActorRef ReplyTo, ListTasks Query)> _waiting = [];
+    private readonly List<Action> _probing = [];
+    private readonly List<(long End, Action Answer)> _waiting = [];
     private bool _probeRunning;
     private long? _catchUpEnd;
     private readonly Dictionary<IActorRef, Subscriber> _subscribers = [];
@@ -116,7 +116,7 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         {
             _probeRunning = false;
             _catchUpEnd ??= end.Offset;
-            foreach (var (replyTo, query) in _probing) _waiting.Add((end.Offset, replyTo, query));
+            foreach (var answer in _probing) _waiting.Add((end.Offset, answer));
             _probing.Clear();
             Progressed();
         });
@@ -140,10 +140,18 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
                 Sender.Tell(TaskJournal.Listing(_fold, q.Status, _caughtUp, q.CountsOnly));
                 return;
             }
-            _probing.Add((Sender, q));
+            var sender = Sender;
+            _probing.Add(() => sender.Tell(TaskJournal.Listing(_fold, q.Status, true, q.CountsOnly)));
             ProbeEnd();
         });
-        Command<ReadTaskChanges>(Read);
+        Command<ReadTaskChanges>(q =>
+        {
+            // Answered once the journal's present end is read: a late watcher gets every final state
+            // at once, and a task missing then is really unknown.
+            var sender = Sender;
+            _probing.Add(() => Read(q, sender));
+            ProbeEnd();
+        });
         Command<Terminated>(t => Unsubscribe(t.ActorRef));
         Command<GetReadModelStatus>(_ => Sender.Tell(new ReadModelStatus(RecoveredOffset, _offset, _fold.EventsFolded, _fold.Sequence, _caughtUp)));
     }
@@ -202,10 +210,10 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         if (!_caughtUp || _waiting.Count == 0) return;
         for (var i = _waiting.Count - 1; i >= 0; i--)
         {
-            var (target, replyTo, query) = _waiting[i];
+            var (target, answer) = _waiting[i];
             if (_offset < target) continue;
-            replyTo.Tell(TaskJournal.Listing(_fold, query.Status, true, query.CountsOnly));
             _waiting.RemoveAt(i);
+            answer();
         }
         if (_probing.Count > 0) ProbeEnd();
     }
@@ -258,26 +266,26 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void Read(ReadTaskChanges q)
+    private void Read(ReadTaskChanges q, IActorRef sender)
     {
         var rows = new List<TaskSummary>();
         var unknown = new List<string>();
         foreach (var id in q.TaskIds.Distinct(StringComparer.Ordinal))
         {
             if (_fold.Find(id) is { } row) { if (row.Sequence > q.Since) rows.Add(row); }
-            else if (_caughtUp) unknown.Add(id);
+            else unknown.Add(id);
         }
-        Sender.Tell(new TaskChanges(PersistenceId, q.Since, _fold.Sequence, rows, unknown));
+        sender.Tell(new TaskChanges(PersistenceId, q.Since, _fold.Sequence, rows, unknown));
         if (!q.Subscribe) return;
-        Unsubscribe(Sender);
+        Unsubscribe(sender);
         var ids = q.TaskIds.ToHashSet(StringComparer.Ordinal);
-        _subscribers[Sender] = new Subscriber(ids, _fold.Sequence);
+        _subscribers[sender] = new Subscriber(ids, _fold.Sequence);
         foreach (var id in ids)
         {
             if (!_watchers.TryGetValue(id, out var set)) _watchers[id] = set = [];
-            set.Add(Sender);
+            set.Add(sender);
         }
-        Context.Watch(Sender);
+        Context.Watch(sender);
     }
 
     private void Unsubscribe(IActorRef subscriber)
