@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using MegaFlow.Protocol;
 using MegaFlow.Protocol.Tasks;
 using MegaFlow.Contracts;
-using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -158,53 +157,21 @@ public sealed class MegaFlowClient : IAsyncDisposable
     public Task<TaskState> GetStateAsync(string taskId, CancellationToken ct = default) =>
         _refs.Tasks.Ask<TaskState>(new GetTaskState(taskId), _options.RequestTimeout, ct);
 
-    /// <summary>Tasks by status, from the journal, answered by any worker node.</summary>
+    /// <summary>Tasks by status, from a worker node's task read model.</summary>
     public Task<TaskListing> ListAsync(TaskStatus? status = null, CancellationToken ct = default) =>
-        DistributedPubSub.Get(_system).Mediator.Ask<TaskListing>(new Send(Topics.TaskQueries, new ListTasks(status), localAffinity: false), _options.RequestTimeout, ct);
+        DistributedPubSub.Get(_system).Mediator.Ask<TaskListing>(new Send(Topics.TaskReadModel, new ListTasks(status), localAffinity: false), _options.RequestTimeout, ct);
 
     /// <summary>
     /// Lifecycle events of the given tasks as they happen, starting with each task's current state, so
     /// a subscriber that starts late still sees where every task is. Ends when all are terminal.
-    /// Each task's terminal state is reported exactly once.
+    /// Each task's terminal state is reported exactly once. Read from a node's task read model
+    /// (<see cref="TaskWatchFeed"/>); a task no node has heard of is skipped after a short grace.
     /// </summary>
     public async IAsyncEnumerable<TaskStatusChanged> WatchAsync(IEnumerable<string> taskIds, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var pending = taskIds.ToHashSet();
-        await using var feed = await TaskEventFeed.SubscribeAsync(_system);
-        // Subscribed first, then asked: a change between the two shows up in the feed.
-        foreach (var chunk in pending.ToList().Chunk(256))
-        {
-            var states = await Task.WhenAll(chunk.Select(id => GetStateRetryingAsync(id, ct)));
-            foreach (var s in states)
-            {
-                yield return new TaskStatusChanged(s.TaskId, s.Status, s.Attempt, "", s.FinishedAt ?? s.SubmittedAt ?? DateTimeOffset.UtcNow);
-                if (s.Status.IsTerminal()) pending.Remove(s.TaskId);
-            }
-        }
-        var unknownGrace = DateTime.UtcNow;
-        while (pending.Count > 0)
-        {
-            // Pub-sub is at-most-once; a final re-query closes any gap left by a lost notification.
-            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            quiet.CancelAfter(TimeSpan.FromSeconds(10));
-            TaskStatusChanged? e = null;
-            try { e = await feed.Reader.ReadAsync(quiet.Token); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
-            if (e is null)
-            {
-                foreach (var id in pending.ToList())
-                {
-                    var s = await GetStateRetryingAsync(id, ct);
-                    if (!s.Status.IsTerminal()) continue;
-                    pending.Remove(id);
-                    yield return new TaskStatusChanged(s.TaskId, s.Status, s.Attempt, "", s.FinishedAt ?? DateTimeOffset.UtcNow);
-                }
-                continue;
-            }
-            if (!pending.Contains(e.TaskId)) continue;
-            if (e.Status.IsTerminal()) pending.Remove(e.TaskId);
-            yield return e;
-        }
+        await foreach (var item in TaskWatchFeed.WatchAsync(_system, taskIds, localFirst: false, ct))
+            if (item.Row is { } r)
+                yield return new TaskStatusChanged(r.TaskId, r.Status, r.Attempt, r.Node ?? "", r.UpdatedAt ?? r.SubmittedAt ?? DateTimeOffset.UtcNow);
     }
 
     /// <summary>Waits for each task's final state; returns them as they finish, each exactly once.</summary>
@@ -212,7 +179,7 @@ public sealed class MegaFlowClient : IAsyncDisposable
     {
         await foreach (var e in WatchAsync(taskIds, ct))
             if (e.Status.IsTerminal())
-                yield return await GetStateRetryingAsync(e.TaskId, ct);
+                yield return await GetStateRetryingAsync(e.TaskId, ct); // the full state (steps, score) lives with the task
     }
 
     /// <summary>

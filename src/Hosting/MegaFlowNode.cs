@@ -13,6 +13,7 @@ using MegaFlow.Actors.Cluster;
 using MegaFlow.Actors.Environments;
 using MegaFlow.Actors.Scheduling;
 using MegaFlow.Actors.Tasks;
+using MegaFlow.Actors.Tasks.ReadModel;
 using MegaFlow.Domain.Agents;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
@@ -47,7 +48,7 @@ public static class MegaFlowNode
         if (MegaFlowConfig.PersistenceSetup(settings) is { } persistence) builder.AddSetup(persistence);
 
         var isWorker = settings.Roles.Contains(MegaFlowProxies.WorkerRole(config));
-        builder.WithSchedulerProxy(config);
+        builder.WithSchedulerProxy(config).WithTaskReadModel();
         if (isWorker)
             builder.WithEnvironmentRegion(config, components.Provider, components.Artifacts)
                 .WithTaskRegion(config, components.Agent ?? ScriptedAgent.Instance);
@@ -114,12 +115,11 @@ public static class MegaFlowNode
                 system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);
         });
 
-    /// <summary>The task shard region and the task listing actor (worker role).</summary>
+    /// <summary>The task shard region (worker role).</summary>
     public static AkkaConfigurationBuilder WithTaskRegion(this AkkaConfigurationBuilder builder, Config config, IAgent agent)
     {
         var mf = config.GetConfig("megaflow");
         return builder
-            .WithActors((system, _) => system.ActorOf(Props.Create<TaskQueryActor>(), Topics.TaskQueriesName))
             .WithShardRegion<ActorKeys.Tasks>(EntityTypes.Task, (system, registry, _) =>
                 {
                     var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
@@ -131,6 +131,10 @@ public static class MegaFlowNode
                 MegaFlowProxies.TaskExtractor(config),
                 new ShardOptions { Role = MegaFlowProxies.WorkerRole(config), RememberEntities = true, HandOffStopMessage = PoisonPill.Instance });
     }
+
+    /// <summary>The node's task read model (every node: the management API and clients read tasks from it).</summary>
+    public static AkkaConfigurationBuilder WithTaskReadModel(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((system, _) => TaskReadModels.Start(system, NodeKey.Self(system)));
 
     /// <summary>The scheduler singleton's manager (scheduler role); every member reaches it through its proxy.</summary>
     public static AkkaConfigurationBuilder WithScheduler(this AkkaConfigurationBuilder builder, Config config)

@@ -2,13 +2,12 @@ using Akka.Actor;
 using MegaFlow.Protocol;
 using MegaFlow.Actors.Cluster;
 using MegaFlow.Management.Metrics;
-using MegaFlow.Management.Tasks;
 
 namespace MegaFlow.Management;
 
 /// <summary>
 /// The running node as the management API sees it: its ActorSystem and actor entry points (set once
-/// they have started), the task projection and the metrics. One per node process.
+/// they have started), its task read model and the metrics. One per node process.
 /// </summary>
 public sealed class ManagementNode
 {
@@ -25,10 +24,8 @@ public sealed class ManagementNode
 
     public NodeMetrics Metrics { get; }
 
-    private TaskProjection? _tasks;
-
-    /// <summary>The node's task projection; requests before the actors started get 503 "starting".</summary>
-    public TaskProjection Tasks => _tasks ?? throw new NodeNotStartedException();
+    /// <summary>The node's task read model (listings, watches); requests before the actors started get 503 "starting".</summary>
+    public ActorSelection TaskReadModel => System.ActorSelection(Topics.TaskReadModel);
 
     /// <summary>True once the node's actors (regions, proxies, singleton manager) have been created.</summary>
     public bool ActorsStarted => _started.Task.IsCompletedSuccessfully;
@@ -42,7 +39,7 @@ public sealed class ManagementNode
     /// <summary>Called by the node host once Akka.Hosting has started the node's actors.</summary>
     public void OnActorsStarted(ActorSystem system, MegaFlowRefs refs)
     {
-        _tasks = TaskProjection.Start(system, Metrics, NodeKey.Self(system));
+        system.ActorOf(TaskTransitionMetrics.Props(Metrics, NodeKey.Self(system)), "management-task-metrics");
         _started.TrySetResult((system, refs));
     }
 }

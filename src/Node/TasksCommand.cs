@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Akka.Actor;
 using MegaFlow.Hosting;
-using MegaFlow.Actors.Tasks;
+using MegaFlow.Actors.Tasks.ReadModel;
+using MegaFlow.Contracts;
 using MegaFlow.Client;
 using MegaFlow.Datasets;
 using MegaFlow.Contracts.Results;
@@ -23,33 +24,34 @@ public static class TasksCommand
         TaskStatus? status = null;
         if (statusText is not null)
         {
-            if (!Enum.TryParse<TaskStatus>(statusText, ignoreCase: true, out var parsed) || parsed == TaskStatus.Unknown)
-                throw new ArgumentException($"tasks list: unknown status '{statusText}' (expected one of {string.Join(", ", Enum.GetNames<TaskStatus>().Skip(1)).ToLowerInvariant()})");
+            if (!StatusNames.TryParseTask(statusText, out var parsed))
+                throw new ArgumentException($"tasks list: {StatusNames.UnknownTask(statusText)}");
             status = parsed;
         }
         using var system = JournalReaderSystem(settings);
         try
         {
-            var listing = await TaskQueries.ListAsync(system, status);
+            // The read model's own fold and listing, run over the journal to its end.
+            var listing = TaskJournal.Listing(await TaskJournal.FoldAsync(system), status);
             if (json)
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    counts = listing.Counts.ToDictionary(kv => kv.Key.ToString().ToLowerInvariant(), kv => kv.Value),
+                    counts = listing.Counts.ToDictionary(kv => StatusNames.Format(kv.Key), kv => kv.Value),
                     tasks = listing.Tasks,
                 }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
                 return 0;
             }
             var counts = new Table().Border(TableBorder.Rounded).AddColumn("status").AddColumn(new TableColumn("tasks").RightAligned());
             foreach (var (s, n) in listing.Counts.OrderBy(kv => kv.Key))
-                counts.AddRow(s.ToString().ToLowerInvariant(), n.ToString());
+                counts.AddRow(StatusNames.Format(s), n.ToString());
             counts.AddRow("[bold]total[/]", $"[bold]{listing.Total}[/]");
             AnsiConsole.Write(counts);
             if (status is not null)
             {
                 var rows = new Table().Border(TableBorder.Simple).AddColumns("task", "status", "attempt", "mode", "pool", "reward");
                 foreach (var t in listing.Tasks)
-                    rows.AddRow(Markup.Escape(t.TaskId), t.Status.ToString().ToLowerInvariant(), t.Attempt.ToString(), t.Mode ?? "", Markup.Escape(t.Pool ?? ""), t.Reward?.ToString("0.##") ?? "");
+                    rows.AddRow(Markup.Escape(t.TaskId), StatusNames.Format(t.Status), t.Attempt.ToString(), t.Mode ?? "", Markup.Escape(t.Pool ?? ""), t.Reward?.ToString("0.##") ?? "");
                 AnsiConsole.Write(rows);
             }
             return 0;
@@ -80,7 +82,7 @@ public static class TasksCommand
         using var system = JournalReaderSystem(settings);
         try
         {
-            var states = await TaskQueries.ReplayAllAsync(system);
+            var states = (await TaskJournal.FoldAsync(system, keepOutputs: true)).States;
             var finished = states.Where(s => s.Status.IsTerminal()).OrderBy(s => s.SubmittedAt).ToList();
             await using (writer)
             {
@@ -88,7 +90,7 @@ public static class TasksCommand
                     await writer.WriteLineAsync(JsonSerializer.Serialize(new
                     {
                         taskId = s.TaskId,
-                        status = s.Status.ToString().ToLowerInvariant(),
+                        status = StatusNames.Format(s.Status),
                         attempts = s.Attempt,
                         dataset = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.DatasetKey),
                         group = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.GroupKey),

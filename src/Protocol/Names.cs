@@ -16,9 +16,9 @@ public static class Topics
     /// <summary>The scheduler's queue depth changes.</summary>
     public const string SchedulerStatus = "megaflow.scheduler";
 
-    /// <summary>Name of the per-worker actor that answers task listings.</summary>
-    public const string TaskQueriesName = "task-queries";
+    /// <summary>Name of the per-node task read model (<c>TaskReadModel</c>), which answers listings and watches.</summary>
+    public const string TaskReadModelName = "task-read-model";
 
-    /// <summary>Its path, registered with the mediator; reach any live instance with <c>Send(TaskQueries, …)</c>.</summary>
-    public const string TaskQueries = "/user/" + TaskQueriesName;
+    /// <summary>Its path, registered with the mediator; reach a live instance with <c>Send(TaskReadModel, …)</c>.</summary>
+    public const string TaskReadModel = "/user/" + TaskReadModelName;
 }

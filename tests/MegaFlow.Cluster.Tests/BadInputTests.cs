@@ -1,3 +1,4 @@
+using MegaFlow.Actors.Tasks.ReadModel;
 using Akka.Actor;
 using MegaFlow.Protocol.Tasks;
 using MegaFlow.Hosting;
@@ -91,7 +92,7 @@ public sealed class BadInputTests
             return s.Running == 0;
         }, TimeSpan.FromSeconds(30), "lease released");
         Assert.IsType<CancelRejected>(await tasks.Ask<object>(new CancelTask("never-submitted", "?"), TimeSpan.FromSeconds(10)));
-        var listing = await TaskQueries.ListAsync(cluster.Nodes[0].System);
+        var listing = await TaskReadModels.ListAsync(cluster.Nodes[0].System);
         Assert.Equal(1, listing.Counts[TaskStatus.Cancelled]);
         Assert.Equal(1, listing.Total);
     }

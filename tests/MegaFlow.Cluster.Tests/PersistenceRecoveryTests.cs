@@ -1,3 +1,4 @@
+using MegaFlow.Actors.Tasks.ReadModel;
 using Akka.Actor;
 using MegaFlow.Protocol.Tasks;
 using MegaFlow.Hosting;
@@ -62,12 +63,12 @@ public sealed class PersistenceRecoveryTests
         Assert.Equal(TaskStatus.Completed, accepted.Status);
 
         // The task list by status comes from the journal's task tag.
-        var listing = await TaskQueries.ListAsync(second.Nodes[0].System);
+        var listing = await TaskReadModels.ListAsync(second.Nodes[0].System);
         Assert.Equal(3, listing.Counts[TaskStatus.Completed]);
         Assert.Equal(3, listing.Total);
-        var completed = await TaskQueries.ListAsync(second.Nodes[0].System, TaskStatus.Completed);
+        var completed = await TaskReadModels.ListAsync(second.Nodes[0].System, TaskStatus.Completed);
         Assert.Equal(ids.Order(), completed.Tasks.Select(t => t.TaskId).Order());
-        Assert.Empty((await TaskQueries.ListAsync(second.Nodes[0].System, TaskStatus.Running)).Tasks);
+        Assert.Empty((await TaskReadModels.ListAsync(second.Nodes[0].System, TaskStatus.Running)).Tasks);
 
         var scheduler = await second.Nodes[0].Refs.Scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(10));
         Assert.Equal(0, scheduler.QueueDepth);

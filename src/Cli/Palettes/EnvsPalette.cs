@@ -1,3 +1,4 @@
+using MegaFlow.Contracts;
 using System.CommandLine;
 using Spectre.Console;
 using MegaFlow.Cli.CommandLine;
@@ -27,8 +28,8 @@ internal static class EnvsPalette
 
     private static async Task<int> List(CliContext c, string? status)
     {
-        if (status is not null && (!Enum.TryParse<EnvironmentStatus>(status, true, out var s) || s == EnvironmentStatus.Unknown || int.TryParse(status, out _)))
-            throw new UsageException($"envs list: unknown status '{status}' (expected one of {string.Join(", ", Enum.GetNames<EnvironmentStatus>().Skip(1).Select(n => n.ToLowerInvariant()))})");
+        if (status is not null && !StatusNames.TryParseEnvironment(status, out _))
+            throw new UsageException($"envs list: unknown status '{status}' (expected one of {StatusNames.ValidEnvironmentNames})");
         var (v, json) = await c.Client.GetAsync<EnvironmentList>("api/environments" + (status is null ? "" : $"?status={Uri.EscapeDataString(status)}"));
         if (c.Json)
         {

@@ -1,3 +1,4 @@
+using MegaFlow.Contracts;
 using System.CommandLine;
 using System.Text.Json;
 using MegaFlow.Cli.CommandLine;
@@ -109,9 +110,9 @@ internal static class TasksPalette
         var query = new List<string>();
         if (status is not null)
         {
-            if (!Enum.TryParse<TaskStatus>(status, true, out var s) || s == TaskStatus.Unknown || int.TryParse(status, out _))
-                throw new UsageException($"tasks list: unknown status '{status}' (expected one of {string.Join(", ", Enum.GetNames<TaskStatus>().Skip(1).Select(n => n.ToLowerInvariant()))})");
-            query.Add("status=" + Uri.EscapeDataString(status.ToLowerInvariant()));
+            if (!StatusNames.TryParseTask(status, out var s))
+                throw new UsageException($"tasks list: {StatusNames.UnknownTask(status)}");
+            query.Add("status=" + Uri.EscapeDataString(StatusNames.Format(s)));
         }
         if (pool is not null) query.Add("pool=" + Uri.EscapeDataString(pool));
         if (limit is not null)
@@ -150,7 +151,7 @@ internal static class TasksPalette
             return ExitCodes.Ok;
         }
         var s = JsonSerializer.Deserialize<TaskState>(json, ManagementJson.Options)!;
-        c.Console.MarkupLine($"[bold]{E(s.TaskId)}[/]: {s.Status.ToString().ToLowerInvariant()} (attempt {s.Attempt})");
+        c.Console.MarkupLine($"[bold]{E(s.TaskId)}[/]: {StatusNames.Format(s.Status)} (attempt {s.Attempt})");
         var t = new Table().Border(TableBorder.Rounded).AddColumn("").AddColumn("");
         t.AddRow("mode / pool", E($"{s.Spec?.Mode} / {s.Spec?.PoolKey}"));
         t.AddRow("image", E(s.Spec?.Image));

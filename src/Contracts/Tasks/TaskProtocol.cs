@@ -77,18 +77,48 @@ public static class TaskProtocol
 
     public sealed record LeaseHeld(string TaskId, int Attempt, string EnvironmentId, bool Holds) : IMegaFlowMessage;
 
-    // ---- queries over all tasks -----------------------------------------------------------------
+    // ---- queries over all tasks: answered by a node's task read model -------------------------
 
-    /// <summary>Lists tasks (optionally of one status) from the journal; answered with <see cref="TaskListing"/>.</summary>
-    public sealed record ListTasks(TaskStatus? Status) : IMegaFlowMessage;
+    /// <summary>Lists tasks (optionally of one status) from the read model; answered with <see cref="TaskListing"/>.</summary>
+    /// <param name="WaitForCatchUp">Answer only once the read model has read the journal up to its end
+    /// (a node that just started); false answers at once with what it has (<see cref="TaskListing.Complete"/> says which).</param>
+    /// <param name="CountsOnly">Only the counts (metrics), no rows.</param>
+    public sealed record ListTasks(TaskStatus? Status, bool WaitForCatchUp = true, bool CountsOnly = false) : IMegaFlowMessage;
+
+    /// <summary>
+    /// The given tasks' rows that changed after <paramref name="Since"/> (0: all of them); answered with
+    /// <see cref="TaskChanges"/>. With <paramref name="Subscribe"/> the sender is then pushed every later
+    /// change of these tasks (replacing any ids it watched before) until it stops.
+    /// </summary>
+    public sealed record ReadTaskChanges(IReadOnlyList<string> TaskIds, long Since, bool Subscribe) : IMegaFlowMessage;
 }
 
-/// <summary>One row of the task list.</summary>
-public sealed record TaskSummary(string TaskId, TaskStatus Status, int Attempt, string? Mode, string? Pool, DateTimeOffset? SubmittedAt, DateTimeOffset? FinishedAt, double? Reward);
+/// <summary>One row of the task list, as the read model folded it from the task's events.</summary>
+/// <param name="Node">Node the current attempt was admitted on ("host:port"); null before admission.</param>
+/// <param name="UpdatedAt">Time of the latest event that changed the row.</param>
+/// <param name="Sequence">The read model's change sequence when this row last changed.</param>
+public sealed record TaskSummary(string TaskId, TaskStatus Status, int Attempt, string? Mode, string? Pool, DateTimeOffset? SubmittedAt, DateTimeOffset? FinishedAt, double? Reward,
+    FailureKind? FailureKind = null, string? Node = null, DateTimeOffset? UpdatedAt = null, long Sequence = 0);
 
 /// <summary>Counts per status and the matching tasks, ordered by submission.</summary>
-public sealed record TaskListing(IReadOnlyDictionary<TaskStatus, int> Counts, IReadOnlyList<TaskSummary> Tasks) : IMegaFlowMessage
+/// <param name="Complete">False while the read model is still reading the journal at start: counts may be low.</param>
+/// <param name="Sequence">The read model's change sequence the listing reflects.</param>
+public sealed record TaskListing(IReadOnlyDictionary<TaskStatus, int> Counts, IReadOnlyList<TaskSummary> Tasks, bool Complete = true, long Sequence = 0) : IMegaFlowMessage
 {
     public int Total => Counts.Values.Sum();
 }
 
+/// <summary>
+/// Rows of watched tasks that changed after <paramref name="After"/>, up to <paramref name="Sequence"/>.
+/// A subscriber that last saw sequence S and receives <paramref name="After"/> ≠ S missed a push and
+/// asks for the changes since S. Sequences are per read model: <paramref name="Source"/> names it, and
+/// a subscriber that hears from another source starts again from 0.
+/// </summary>
+/// <param name="Unknown">Watched ids the read model has no event of, sent only once it has read the whole journal.</param>
+public sealed record TaskChanges(string Source, long After, long Sequence, IReadOnlyList<TaskSummary> Tasks, IReadOnlyList<string> Unknown) : IMegaFlowMessage;
+
+/// <summary>
+/// A task read model's saved state: its rows, change sequence and the journal offset it has read up
+/// to, so a restarted node continues from the offset instead of reading the journal from the start.
+/// </summary>
+public sealed record TaskReadModelSnapshot(long Offset, long Sequence, IReadOnlyList<TaskSummary> Rows) : IMegaFlowMessage;

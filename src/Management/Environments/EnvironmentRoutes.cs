@@ -1,3 +1,4 @@
+using MegaFlow.Contracts;
 using System.Diagnostics;
 using MegaFlow.Protocol;
 using Akka.Actor;
@@ -41,8 +42,8 @@ public static class EnvironmentRoutes
             EnvironmentStatus? filter = null;
             if (status is not null)
             {
-                if (!Enum.TryParse<EnvironmentStatus>(status, true, out var parsed) || int.TryParse(status, out _))
-                    return ApiResults.BadRequest($"unknown environment status '{status}' (expected one of {string.Join(", ", Enum.GetNames<EnvironmentStatus>().Skip(1).Select(n => n.ToLowerInvariant()))})");
+                if (!StatusNames.TryParseEnvironment(status, out var parsed))
+                    return ApiResults.BadRequest(StatusNames.UnknownEnvironment(status));
                 filter = parsed;
             }
             var started = Stopwatch.GetTimestamp();
@@ -54,7 +55,7 @@ public static class EnvironmentRoutes
                 ListEntityTimeout, ListDeadline - Stopwatch.GetElapsedTime(started), ListParallelism, ct);
             return ApiResults.Ok(new EnvironmentList(
                 asked.Answered.Select(a => Row(a.Answer, a.Item.Address))
-                    .Where(r => filter is null || r.Status == filter.Value.ToString().ToLowerInvariant())
+                    .Where(r => filter is null || r.Status == StatusNames.Format(filter.Value))
                     .OrderBy(r => r.EnvironmentId, StringComparer.Ordinal).ToList(),
                 failed,
                 asked.Unanswered.Select(u => new UnansweredEnvironment(u.Item.Id, EnvironmentIdsNode(u.Item.Id, u.Item.Address), u.Reason))
@@ -74,7 +75,7 @@ public static class EnvironmentRoutes
             var (live, _) = await LiveAsync(node, null, ct);
             if (!live.Any(e => e.Id == id)) return ApiResults.NotFound($"no live environment '{id}'");
             var state = await StateAsync(node, id, ct);
-            if (state.IsGone) return ApiResults.Conflict($"environment '{id}' is already {state.Status.ToString().ToLowerInvariant()}");
+            if (state.IsGone) return ApiResults.Conflict($"environment '{id}' is already {StatusNames.Format(state.Status)}");
             if (state.Status == EnvironmentStatus.Leased && force != true)
                 return ApiResults.Conflict($"environment '{id}' is leased to task '{state.LeasedTo}': cancel the task, or force (the task then retries on a fresh environment)");
             try
@@ -101,7 +102,7 @@ public static class EnvironmentRoutes
 
     private static EnvironmentRow Row(EnvironmentState s, string address) => new(
         s.EnvironmentId,
-        s.Status.ToString().ToLowerInvariant(),
+        StatusNames.Format(s.Status),
         EnvironmentIdsNode(s.EnvironmentId, address),
         s.Spec?.Pool,
         s.Spec?.Mode.ToString().ToLowerInvariant(),

@@ -1,4 +1,7 @@
+using Akka.Actor;
 using Akka.Cluster;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
 using MegaFlow.Contracts.Management;
 using MegaFlow.Management.Scheduling;
 using Prometheus;
@@ -38,8 +41,8 @@ public sealed class MetricsReport
         _node = node;
         var f = node.Metrics.Factory;
         _nodeStarted = f.CreateGauge("megaflow_node_started", "1 once this node's actors have started");
-        _tasks = f.CreateGauge("megaflow_tasks", "Tasks by current status, cluster-wide, as this node's projection sees them", ["status"]);
-        _projectionComplete = f.CreateGauge("megaflow_tasks_projection_complete", "1 once the projection has read the journal");
+        _tasks = f.CreateGauge("megaflow_tasks", "Tasks by current status, cluster-wide, as this node's task read model sees them", ["status"]);
+        _projectionComplete = f.CreateGauge("megaflow_tasks_projection_complete", "1 once the task read model has read the journal");
         _persistedEvents = f.CreateCounter("megaflow_persisted_events_total", "Events this node wrote to the journal, by aggregate", ["kind"]);
 
         _schedulerUp = f.CreateGauge("megaflow_scheduler_up", "1 if the scheduler singleton answered this scrape");
@@ -77,7 +80,7 @@ public sealed class MetricsReport
     public static Task<string> RenderAsync(ManagementNode node, CancellationToken ct = default) => node.Metrics.SerializeAsync(ct);
 
     /// <summary>How a status appears as a label value: its name in lower case.</summary>
-    internal static string Label(TaskStatus status) => status.ToString().ToLowerInvariant();
+    internal static string Label(TaskStatus status) => StatusNames.Format(status);
 
     private async Task RefreshAsync(CancellationToken ct)
     {
@@ -88,9 +91,16 @@ public sealed class MetricsReport
             _nodeStarted.Set(started ? 1 : 0);
             if (started)
             {
-                var counts = _node.Tasks.CountByStatus();
-                foreach (var status in Statuses) _tasks.WithLabels(Label(status)).Set(counts.GetValueOrDefault(status));
-                _projectionComplete.Set(_node.Tasks.Seeded.IsCompletedSuccessfully ? 1 : 0);
+                try
+                {
+                    var listing = await _node.TaskReadModel.Ask<TaskListing>(new TaskProtocol.ListTasks(null, WaitForCatchUp: false, CountsOnly: true), SchedulerTimeout, ct);
+                    foreach (var status in Statuses) _tasks.WithLabels(Label(status)).Set(listing.Counts.GetValueOrDefault(status));
+                    _projectionComplete.Set(listing.Complete ? 1 : 0);
+                }
+                catch (AskTimeoutException)
+                {
+                    _projectionComplete.Set(0); // the read model is busy folding: the counts keep their last values
+                }
             }
             foreach (var (kind, count) in PersistedEventCounter.Counts())
                 _persistedEvents.WithLabels(kind).IncTo(count);

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using MegaFlow.Protocol.Tasks;
 using Akka.Actor;
-using MegaFlow.Actors.Tasks;
+using MegaFlow.Contracts;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Datasets;
 using MegaFlow.Domain.Tasks;
@@ -15,41 +15,43 @@ using static MegaFlow.Contracts.Tasks.TaskProtocol;
 namespace MegaFlow.Management.Tasks;
 
 
-/// <summary>Tasks: list and filter (from the node's projection), show (asks the task), submit, cancel, watch.</summary>
+/// <summary>Tasks: list and filter (from the node's task read model), show (asks the task), submit, cancel, watch.</summary>
 public static class TaskRoutes
 {
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a listing waits for the projection's first journal read before answering with what it has.</summary>
-    private static readonly TimeSpan SeedWait = TimeSpan.FromSeconds(20);
+    /// <summary>How long a listing waits for the read model's first journal read before answering with what it has.</summary>
+    private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long show and cancel wait for the read model to see a task before answering "no task".</summary>
+    private static readonly TimeSpan KnownWait = TimeSpan.FromSeconds(3);
 
     public static void Map(RouteGroupBuilder api, MutationGuard guard)
     {
-        api.MapGet("/tasks", async (ManagementNode node, string? status, string? pool, int? limit) =>
+        api.MapGet("/tasks", async (ManagementNode node, string? status, string? pool, int? limit, CancellationToken ct) =>
         {
             TaskStatus? filter = null;
             if (status is not null)
             {
-                if (!TryParseStatus(status, out var parsed)) return ApiResults.BadRequest($"unknown status '{status}' (expected one of {StatusNames})");
+                if (!StatusNames.TryParseTask(status, out var parsed)) return ApiResults.BadRequest(StatusNames.UnknownTask(status));
                 filter = parsed;
             }
             if (limit is <= 0) return ApiResults.BadRequest($"limit must be positive (got {limit})");
-            var projection = node.Tasks;
-            var complete = await WaitSeeded(projection);
-            var rows = projection.Rows.ToList();
-            var counts = rows.GroupBy(r => r.Status).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
-            var matching = rows
-                .Where(r => filter is null || r.Status == TaskProjection.Lower(filter.Value))
+            var listing = await ListAsync(node, ct);
+            var counts = listing.Counts.OrderBy(kv => kv.Key).ToDictionary(kv => StatusNames.Format(kv.Key), kv => kv.Value);
+            var matching = listing.Tasks
+                .Where(r => filter is null || r.Status == filter)
                 .Where(r => pool is null || r.Pool == pool)
                 .OrderBy(r => r.UpdatedAt ?? DateTimeOffset.MinValue).ThenBy(r => r.TaskId, StringComparer.Ordinal)
+                .Select(r => new TaskRow(r.TaskId, StatusNames.Format(r.Status), r.Attempt, r.Node, r.UpdatedAt, r.Pool, r.Mode))
                 .ToList();
-            return ApiResults.Ok(new TaskList(counts, rows.Count, matching.Count, limit is { } n ? matching.Take(n).ToList() : matching, complete));
+            return ApiResults.Ok(new TaskList(counts, listing.Total, matching.Count, limit is { } n ? matching.Take(n).ToList() : matching, listing.Complete));
         });
 
         api.MapGet("/tasks/{id}", async (ManagementNode node, string id, CancellationToken ct) =>
         {
-            // Asking an id nobody submitted would start (and remember) an empty entity: answer from the projection first.
-            if (node.Tasks.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
+            // Asking an id nobody submitted would start (and remember) an empty entity: ask the read model first.
+            if (!await KnownAsync(node, id, ct))
                 return ApiResults.NotFound($"no task '{id}'");
             var state = await node.Refs.Tasks.AskAsync<TaskState>(new GetTaskState(id), AskTimeout, $"task '{id}'", ct);
             return state.Status == TaskStatus.Unknown ? ApiResults.NotFound($"no task '{id}'") : ApiResults.Ok(state);
@@ -82,11 +84,10 @@ public static class TaskRoutes
                 var reply = await ClusterAsks.Naming(TaskGateway.SubmitAsync(node.Refs.Tasks, spec, AskTimeout, token), $"task '{spec.TaskId}'", AskTimeout);
                 results[i] = reply switch
                 {
-                    SubmitAccepted a => new SubmitResult(a.TaskId, true, a.AlreadyKnown, TaskProjection.Lower(a.Status), []),
+                    SubmitAccepted a => new SubmitResult(a.TaskId, true, a.AlreadyKnown, StatusNames.Format(a.Status), []),
                     SubmitRejected r => new SubmitResult(r.TaskId, false, false, null, r.Errors.Select(e => e.ToString()).ToList()),
                     _ => new SubmitResult(spec.TaskId ?? "", false, false, null, [$"unexpected reply {reply.GetType().Name}"]),
                 };
-                if (reply is SubmitAccepted ok) node.Tasks.Submitted(spec, ok.Status);
             });
             var rejected = results.Count(r => !r.Accepted);
             return Results.Json(results, ManagementJson.Options, statusCode: rejected == results.Length ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status200OK);
@@ -94,7 +95,7 @@ public static class TaskRoutes
 
         api.MapPost("/tasks/{id}/cancel", async (ManagementNode node, string id, CancelRequest? body, CancellationToken ct) =>
         {
-            if (node.Tasks.Find(id) is null && await WaitSeeded(node.Tasks) && !await KnownAsync(node, id, ct))
+            if (!await KnownAsync(node, id, ct))
                 return ApiResults.NotFound($"no task '{id}'");
             var reply = await node.Refs.Tasks.AskAsync<object>(new CancelTask(id, body?.Reason ?? "cancelled by operator"), AskTimeout, $"task '{id}'", ct);
             return reply switch
@@ -111,28 +112,32 @@ public static class TaskRoutes
                 : TaskWatch.RunAsync(node, ids, http));
     }
 
-    internal static string StatusNames => string.Join(", ", Enum.GetNames<TaskStatus>().Skip(1).Select(n => n.ToLowerInvariant()));
-
-    internal static bool TryParseStatus(string text, out TaskStatus status) =>
-        Enum.TryParse(text, ignoreCase: true, out status) && status != TaskStatus.Unknown && !int.TryParse(text, out _);
-
-    private static async Task<bool> WaitSeeded(TaskProjection projection)
+    /// <summary>
+    /// The read model's listing, once it has read the journal; a node still reading it after
+    /// <see cref="CatchUpWait"/> answers with what it has (the listing says it is not complete).
+    /// </summary>
+    private static async Task<TaskListing> ListAsync(ManagementNode node, CancellationToken ct)
     {
         try
         {
-            await projection.Seeded.WaitAsync(SeedWait);
-            return true;
+            return await node.TaskReadModel.Ask<TaskListing>(new ListTasks(null), CatchUpWait, ct);
         }
-        catch (Exception e) when (e is TimeoutException || projection.Seeded.IsFaulted)
+        catch (AskTimeoutException)
         {
-            return false; // still reading, or the read failed: answer with what the topic has shown
+            return await node.TaskReadModel.AskAsync<TaskListing>(new ListTasks(null, WaitForCatchUp: false), AskTimeout, "the task read model", ct);
         }
     }
 
-    // The projection can lag behind a submission made through another node by a moment.
+    // The read model sees a submission made through another node after the journal's poll interval.
     private static async Task<bool> KnownAsync(ManagementNode node, string id, CancellationToken ct)
     {
-        for (var i = 0; i < 10 && node.Tasks.Find(id) is null; i++) await Task.Delay(100, ct);
-        return node.Tasks.Find(id) is not null;
+        var deadline = DateTime.UtcNow + KnownWait;
+        while (true)
+        {
+            var changes = await node.TaskReadModel.AskAsync<TaskChanges>(new ReadTaskChanges([id], 0, Subscribe: false), AskTimeout, "the task read model", ct);
+            if (changes.Tasks.Count > 0) return true;
+            if (DateTime.UtcNow >= deadline) return false;
+            await Task.Delay(200, ct);
+        }
     }
 }

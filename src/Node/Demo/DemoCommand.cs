@@ -43,7 +43,6 @@ public static class DemoCommand
 
         try
         {
-            await using var feed = await TaskEventFeed.SubscribeAsync(system);
             var finished = new HashSet<string>();
             var ids = specs.Select(s => s.TaskId!).ToHashSet();
             var resumed = 0;
@@ -75,12 +74,10 @@ public static class DemoCommand
             await RunWithProgress("running", specs.Count, stopping, async report =>
             {
                 report(finished.Count);
-                while (finished.Count < ids.Count)
-                {
-                    var e = await feed.Reader.ReadAsync(stopping);
-                    if (e.Status.IsTerminal() && ids.Contains(e.TaskId) && finished.Add(e.TaskId))
+                // The node's task read model: each task's final state once, however late the watch starts.
+                await foreach (var item in TaskWatchFeed.WatchAsync(system, ids.Except(finished), localFirst: true, stopping))
+                    if (item.Row is { } r && r.Status.IsTerminal() && finished.Add(r.TaskId))
                         report(finished.Count);
-                }
             });
             var wall = clock.Elapsed;
 

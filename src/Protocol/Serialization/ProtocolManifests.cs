@@ -44,6 +44,9 @@ public static class ProtocolManifests
         ("ts", typeof(TaskState)),
         ("tm.lst", typeof(TaskProtocol.ListTasks)),
         ("tl", typeof(TaskListing)),
+        ("tm.rch", typeof(TaskProtocol.ReadTaskChanges)),
+        ("tch", typeof(TaskChanges)),
+        ("trs", typeof(TaskReadModelSnapshot)),
         // scheduler
         ("se.enq", typeof(SchedulerEvents.Enqueued)),
         ("se.adm", typeof(SchedulerEvents.Admitted)),

@@ -101,7 +101,12 @@ public static class ProtocolSamples
         new TaskProtocol.ListTasks(TaskStatus.Completed),
         new TaskListing(
             new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },
-            [new TaskSummary(TaskId, TaskStatus.Completed, 2, "persistent", "py312", At(1), At(60), 1.0)]),
+            [new TaskSummary(TaskId, TaskStatus.Completed, 2, "persistent", "py312", At(1), At(60), 1.0, FailureKind.Infrastructure, "node-a:4053", At(60), 9)]),
+        new TaskProtocol.ReadTaskChanges([TaskId, "t-2"], 17, Subscribe: true),
+        new TaskChanges("task-read-model-node-a:4053", 17, 21,
+            [new TaskSummary(TaskId, TaskStatus.Failed, 2, "ephemeral", "py312", At(1), At(60), 0.0, FailureKind.Agent, "node-a:4053", At(60), 21)], ["t-2"]),
+        new TaskReadModelSnapshot(4242, 21,
+            [new TaskSummary(TaskId, TaskStatus.Completed, 1, "ephemeral", "py312", At(1), At(6), 0.5, FailureKind.Infrastructure, "node-a:4053", At(6), 20)]),
         new TaskState
         {
             TaskId = TaskId,

@@ -13,8 +13,9 @@ public sealed class NodeProcessCluster : IAsyncDisposable
     private readonly string _database;
     private readonly string _dir;
 
-    private NodeProcessCluster(List<MegaflowProcess> nodes, List<int> ports, List<int> managementPorts, string database, string dir)
+    private NodeProcessCluster(List<MegaflowProcess> nodes, List<int> ports, List<int> managementPorts, string database, string dir, string connectionString)
     {
+        ConnectionString = connectionString;
         Nodes = nodes;
         Ports = ports;
         ManagementPorts = managementPorts;
@@ -23,6 +24,9 @@ public sealed class NodeProcessCluster : IAsyncDisposable
     }
 
     public List<MegaflowProcess> Nodes { get; }
+
+    /// <summary>The cluster's database, for commands that read the journal themselves (<c>tasks list --journal</c>, <c>tasks export</c>).</summary>
+    public string ConnectionString { get; }
     public List<int> Ports { get; }
 
     /// <summary>Each node's management API port (same order as <see cref="Nodes"/>).</summary>
@@ -80,7 +84,7 @@ public sealed class NodeProcessCluster : IAsyncDisposable
             foreach (var (k, v) in nodeEnv?.Invoke(i) ?? new Dictionary<string, string>()) variables[k] = v;
             return MegaflowProcess.Start(variables, "node");
         }).ToList();
-        var cluster = new NodeProcessCluster(nodes, ports, managementPorts, database, dir);
+        var cluster = new NodeProcessCluster(nodes, ports, managementPorts, database, dir, cs);
         try
         {
             await WaitForFormationAsync(nodes, ports);
