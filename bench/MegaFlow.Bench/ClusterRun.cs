@@ -275,8 +275,10 @@ public static class ClusterRun
     {
         await using var conn = new SqliteConnection(cs);
         await conn.OpenAsync();
-        var journal = await ScalarAsync(conn, "SELECT count(*) FROM journal");
-        var sharding = await ScalarAsync(conn, "SELECT count(*) FROM sharding_journal");
+        // Rows written, not rows left: the scheduler deletes the events its snapshots make obsolete, so
+        // count(*) would undercount the writes; ordering is the insert sequence (its highest row is kept).
+        var journal = await ScalarAsync(conn, "SELECT coalesce(max(ordering),0) FROM journal");
+        var sharding = await ScalarAsync(conn, "SELECT coalesce(max(ordering),0) FROM sharding_journal");
         var tags = await ScalarAsync(conn, "SELECT count(*) FROM tags");
         var bytes = await ScalarAsync(conn, "SELECT coalesce(sum(length(message)),0) FROM journal") + await ScalarAsync(conn, "SELECT coalesce(sum(length(message)),0) FROM sharding_journal");
         var ddl = new List<string>();
