@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using MegaFlow.Contracts;
-using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Contracts.Environments;
 

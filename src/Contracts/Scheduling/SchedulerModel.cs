@@ -1,5 +1,4 @@
 using MegaFlow.Contracts;
-using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Contracts.Scheduling;
 

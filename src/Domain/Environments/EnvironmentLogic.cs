@@ -1,9 +1,8 @@
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Contracts;
 using MegaFlow.Contracts.Environments;
-using MegaFlow.Domain.Scheduling;
 using MegaFlow.Contracts.Tasks;
-using MegaFlow.Domain.Tasks;
+using MegaFlow.Domain.Scheduling;
 using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 
 namespace MegaFlow.Domain.Environments;

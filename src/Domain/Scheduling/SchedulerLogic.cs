@@ -3,8 +3,6 @@ using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain;
 using MegaFlow.Contracts;
-using MegaFlow.Contracts.Tasks;
-using MegaFlow.Domain.Tasks;
 using static MegaFlow.Contracts.Scheduling.SchedulerEvents;
 
 namespace MegaFlow.Domain.Scheduling;

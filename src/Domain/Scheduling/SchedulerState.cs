@@ -2,8 +2,6 @@ using System.Collections.Immutable;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Contracts.Environments;
 using MegaFlow.Contracts;
-using MegaFlow.Contracts.Tasks;
-using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Domain.Scheduling;
 

@@ -1,7 +1,6 @@
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Contracts;
 using MegaFlow.Contracts.Scheduling;
-using MegaFlow.Contracts.Environments;
 using MegaFlow.Domain;
 using static MegaFlow.Contracts.Tasks.TaskEvents;
 
