@@ -73,7 +73,13 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
     // Listings wait until the live query has read up to the journal's end as it was when they were
     // asked (read your writes): the end is probed, the events themselves come only through the live
     // query, whose gap handling keeps rows committed out of order from being skipped.
-    private readonly List<Action> _probing = [];
+    // Askers waiting for the next probe of the journal's end, and those the running probe answers: a
+    // probe only counts for askers that arrived before it started (a later one may miss their writes).
+    // Askers waiting for the next probe of the journal's end, and those the running probe answers: a
+    // probe only counts for askers that arrived before it started (one started earlier may have
+    // looked before their writes).
+    private List<Action> _probing = [];
+    private List<Action> _inProbe = [];
     private readonly List<(long End, Action Answer)> _waiting = [];
     private bool _probeRunning;
     private long? _catchUpEnd;
@@ -116,13 +122,18 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         {
             _probeRunning = false;
             _catchUpEnd ??= end.Offset;
-            foreach (var answer in _probing) _waiting.Add((end.Offset, answer));
-            _probing.Clear();
+            foreach (var answer in _inProbe) _waiting.Add((end.Offset, answer));
+            _inProbe = [];
             Progressed();
+            // Askers that came while this probe ran need a probe of their own.
+            if (_probing.Count > 0) ProbeEnd();
         });
         Command<JournalEndFailed>(f =>
         {
             _probeRunning = false;
+            _inProbe.AddRange(_probing);
+            _probing = _inProbe;
+            _inProbe = [];
             _log.Warning("task read model: could not find the journal's end ({0}); trying again", f.Error.Message);
             Timers.StartSingleTimer("probe", Probe.Instance, TimeSpan.FromSeconds(2));
         });
@@ -186,11 +197,13 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         ProbeEnd();
     }
 
-    /// <summary>Finds the journal's present end (the highest offset after ours); one probe at a time, later askers wait for the next.</summary>
+    /// <summary>Finds the journal's present end (the highest offset after ours); one probe at a time, askers arriving meanwhile wait for the next.</summary>
     private void ProbeEnd()
     {
         if (_probeRunning) return;
         _probeRunning = true;
+        _inProbe = _probing;
+        _probing = [];
         var from = _offset;
         TaskJournal.Reader(Context.System).CurrentAllEvents(Offset.Sequence(from))
             .RunAggregate(from, (max, e) => Math.Max(max, TaskJournal.Position(e)), _materializer)
