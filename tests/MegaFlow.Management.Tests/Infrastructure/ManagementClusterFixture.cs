@@ -24,6 +24,7 @@ public sealed class ManagementClusterFixture : IAsyncLifetime
                 _ => new Dictionary<string, string> { ["MEGAFLOW_ROLES"] = "worker", ["MEGAFLOW_MANAGEMENT_READONLY"] = "true" },
             });
         await WaitReadyAsync(Cluster, TimeSpan.FromMinutes(2));
+        await WaitConvergedAsync(Cluster, TimeSpan.FromMinutes(1));
     }
 
     public Task<CliResult> Cli(int node, params string[] args) => CliRun.OnAsync(Cluster.Api(node), Token, args);
@@ -40,6 +41,34 @@ public sealed class ManagementClusterFixture : IAsyncLifetime
                 if (!await CliRun.IsReadyAsync(http, cluster.Api(i))) return false;
             return true;
         }, timeout, "every node ready", () => string.Join("\n----\n", cluster.Nodes.Select(n => n.Output.Length > 3000 ? n.Output[^3000..] : n.Output)));
+    }
+
+    /// <summary>
+    /// Every node sees every member Up and reachable. /ready only says a node itself is Up: a peer can
+    /// still be Joining in another node's view for a gossip round or two, and `cluster show` on that
+    /// node would honestly list it so.
+    /// </summary>
+    public static async Task WaitConvergedAsync(NodeProcessCluster cluster, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var seen = "";
+        await CliRun.Eventually(async () =>
+        {
+            foreach (var i in Enumerable.Range(0, cluster.Nodes.Count))
+            {
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://{cluster.Api(i)}/api/cluster"));
+                    seen = doc.RootElement.ToString();
+                    var members = doc.RootElement.GetProperty("members").EnumerateArray().ToList();
+                    if (members.Count != cluster.Nodes.Count || members.Any(m => m.GetProperty("status").GetString() != "up" || !m.GetProperty("reachable").GetBoolean()))
+                        return false;
+                }
+                catch (HttpRequestException) { return false; }
+                catch (TaskCanceledException) { return false; }
+            }
+            return true;
+        }, timeout, "every node sees every member up and reachable", () => seen);
     }
 
     public async Task DisposeAsync()

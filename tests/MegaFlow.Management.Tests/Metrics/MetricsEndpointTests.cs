@@ -29,7 +29,13 @@ public sealed class MetricsEndpointTests(ManagementClusterFixture f)
         Assert.True(Sum(after, "megaflow_persisted_events_total", ("kind", "task")) - Sum(before, "megaflow_persisted_events_total", ("kind", "task")) >= Tasks * 6,
             "each task persists at least submitted, queued, admitted, running, scoring, completed");
 
-        // Tasks by state is every node's view of the whole cluster.
+        // Tasks by state is every node's view of the whole cluster, from its task read model, which
+        // follows the journal a moment behind the task actors' own counters: wait for it, then compare.
+        await CliRun.Eventually(async () =>
+        {
+            after = await ScrapeAll();
+            return before.Zip(after).All(p => p.Item2.Value("megaflow_tasks", ("status", "completed")) - p.Item1.Value("megaflow_tasks", ("status", "completed")) >= Tasks);
+        }, TimeSpan.FromSeconds(30), "every node's read model counts the completions");
         foreach (var (b, a) in before.Zip(after))
             Assert.Equal(Tasks, a.Value("megaflow_tasks", ("status", "completed")) - b.Value("megaflow_tasks", ("status", "completed")));
 
