@@ -12,6 +12,7 @@ using Akka.Pattern;
 using MegaFlow.Actors.Cluster;
 using MegaFlow.Actors.Environments;
 using MegaFlow.Actors.Scheduling;
+using MegaFlow.Actors.SingleNode;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Actors.Tasks.ReadModel;
 using MegaFlow.Domain.Agents;
@@ -81,10 +82,23 @@ public static class MegaFlowNode
     public static AkkaConfigurationBuilder WithEnvironmentRegion(this AkkaConfigurationBuilder builder, Config config, IEnvironmentProvider? provider = null, IArtifactStore? artifacts = null) =>
         builder.WithActors((system, registry) =>
         {
+            var parts = EnvironmentParts.Create(system, config, provider, artifacts);
+            var scheduler = registry.Get<ActorKeys.Scheduler>();
+            var shardingSettings = ClusterShardingSettings.Create(system).WithRole(MegaFlowProxies.WorkerRole(config)).WithRememberEntities(true);
+            var environments = ClusterSharding.Get(system).Start(EntityTypes.Environment,
+                id => EnvironmentActor.Props(id, parts.Provider, parts.Artifacts, scheduler, parts.Settings),
+                shardingSettings, new EnvironmentMessageExtractor(), new NodePinnedAllocationStrategy(system, EntityTypes.Environment), PoisonPill.Instance);
+            registry.Register<ActorKeys.Environments>(environments);
+            parts.StartJanitor(system, environments, scheduler);
+        });
+
+    /// <summary>What a worker's environments are made of: provider, artifact store and timings, read once per node.</summary>
+    private sealed record EnvironmentParts(IEnvironmentProvider Provider, IArtifactStore Artifacts, EnvironmentActorSettings Settings, EnvironmentJanitorSettings Janitor)
+    {
+        public static EnvironmentParts Create(ActorSystem system, Config config, IEnvironmentProvider? provider, IArtifactStore? artifacts)
+        {
             var mf = config.GetConfig("megaflow");
             var dataDir = mf.GetString("data-dir", "./data");
-            // Environments, leases and slots belong to this incarnation of the node; container labels name its address.
-            var node = NodeKey.SelfIncarnation(system);
             // Only workers hold environments and artifacts; clients and scheduler-only nodes touch no disk.
             Directory.CreateDirectory(dataDir);
             if (provider is null)
@@ -94,42 +108,42 @@ public static class MegaFlowNode
                 // engine connection and an event-watch loop); one a host passed in stays the host's.
                 if (provider is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
             }
-            artifacts ??= new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
             var envConfig = mf.GetConfig("environment") ?? Config.Empty;
-            var envSettings = new EnvironmentActorSettings
+            return new EnvironmentParts(provider, artifacts ?? new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts")), new EnvironmentActorSettings
             {
-                Node = node,
+                // Environments, leases and slots belong to this incarnation of the node; container labels name its address.
+                Node = NodeKey.SelfIncarnation(system),
                 CheckInterval = envConfig.GetTimeSpan("check-interval", TimeSpan.FromSeconds(15)),
                 ProvisionTimeout = envConfig.GetTimeSpan("provision-timeout", TimeSpan.FromMinutes(10)),
                 ResetTimeout = envConfig.GetTimeSpan("reset-timeout", TimeSpan.FromMinutes(2)),
                 DestroyTimeout = envConfig.GetTimeSpan("destroy-timeout", TimeSpan.FromMinutes(2)),
-            };
-            var scheduler = registry.Get<ActorKeys.Scheduler>();
-            var shardingSettings = ClusterShardingSettings.Create(system).WithRole(MegaFlowProxies.WorkerRole(config)).WithRememberEntities(true);
-            var environments = ClusterSharding.Get(system).Start(EntityTypes.Environment,
-                id => EnvironmentActor.Props(id, provider, artifacts, scheduler, envSettings),
-                shardingSettings, new EnvironmentMessageExtractor(), new NodePinnedAllocationStrategy(system, EntityTypes.Environment), PoisonPill.Instance);
-            registry.Register<ActorKeys.Environments>(environments);
+            }, ReadJanitorSettings(mf));
+        }
 
-            if (provider is IResourceInventory or IImageInventory)
-                system.ActorOf(EnvironmentJanitor.Props(provider, environments, scheduler, node, ReadJanitorSettings(mf)), EnvironmentJanitor.Name);
-        });
+        /// <summary>Orphan and image housekeeping, for providers that can list what they made.</summary>
+        public void StartJanitor(ActorSystem system, IActorRef environments, IActorRef scheduler)
+        {
+            if (Provider is IResourceInventory or IImageInventory)
+                system.ActorOf(EnvironmentJanitor.Props(Provider, environments, scheduler, Settings.Node, Janitor), EnvironmentJanitor.Name);
+        }
+    }
 
     /// <summary>The task shard region (worker role).</summary>
-    public static AkkaConfigurationBuilder WithTaskRegion(this AkkaConfigurationBuilder builder, Config config, IAgent agent)
+    public static AkkaConfigurationBuilder WithTaskRegion(this AkkaConfigurationBuilder builder, Config config, IAgent agent) =>
+        builder.WithShardRegion<ActorKeys.Tasks>(EntityTypes.Task, (system, registry, _) =>
+            {
+                var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
+                var refs = new TaskActorRefs(registry.Get<ActorKeys.Scheduler>(), registry.Get<ActorKeys.Environments>(),
+                    DistributedPubSub.Get(system).Mediator, memberWatcher);
+                return TaskProps(system, config, () => refs, agent);
+            },
+            MegaFlowProxies.TaskExtractor(config),
+            new ShardOptions { Role = MegaFlowProxies.WorkerRole(config), RememberEntities = true, HandOffStopMessage = PoisonPill.Instance });
+
+    private static Func<string, Props> TaskProps(ActorSystem system, Config config, Func<TaskActorRefs> refs, IAgent agent)
     {
-        var mf = config.GetConfig("megaflow");
-        return builder
-            .WithShardRegion<ActorKeys.Tasks>(EntityTypes.Task, (system, registry, _) =>
-                {
-                    var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
-                    var refs = new TaskActorRefs(registry.Get<ActorKeys.Scheduler>(), registry.Get<ActorKeys.Environments>(),
-                        DistributedPubSub.Get(system).Mediator, memberWatcher);
-                    var taskSettings = ReadTaskSettings(mf.GetConfig("task"), NodeKey.Self(system)); // where the task ran, for people
-                    return id => TaskActor.Props(id, refs, taskSettings, agent);
-                },
-                MegaFlowProxies.TaskExtractor(config),
-                new ShardOptions { Role = MegaFlowProxies.WorkerRole(config), RememberEntities = true, HandOffStopMessage = PoisonPill.Instance });
+        var taskSettings = ReadTaskSettings(config.GetConfig("megaflow.task"), NodeKey.Self(system)); // where the task ran, for people
+        return id => TaskActor.Props(id, refs(), taskSettings, agent);
     }
 
     /// <summary>The node's task read model (every node: the management API and clients read tasks from it).</summary>
@@ -137,21 +151,59 @@ public static class MegaFlowNode
         builder.WithActors((system, _) => TaskReadModels.Start(system, NodeKey.Self(system)));
 
     /// <summary>The scheduler singleton's manager (scheduler role); every member reaches it through its proxy.</summary>
-    public static AkkaConfigurationBuilder WithScheduler(this AkkaConfigurationBuilder builder, Config config)
-    {
-        var mf = config.GetConfig("megaflow");
-        var settings = ReadSchedulerSettings(mf.GetConfig("scheduler"));
-        return builder.WithSingleton<SchedulerActor>(MegaFlowProxies.SchedulerManagerName, (_, registry, _) =>
-            {
-                var scheduling = SchedulerActor.Props(settings, registry.Get<ActorKeys.Tasks>(), MegaFlowProxies.WorkerRole(config), mf.GetInt("scheduler.snapshot-every", 1000));
-                // A persistent actor stops when the journal fails (a database outage), and a singleton
-                // manager never restarts a singleton that stopped by itself: the backoff supervisor
-                // restarts the scheduler (recovering from the journal) once the database answers again.
-                return BackoffSupervisor.Props(Backoff.OnStop(scheduling, "scheduler",
-                    TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2, maxNrOfRetries: -1));
-            },
+    public static AkkaConfigurationBuilder WithScheduler(this AkkaConfigurationBuilder builder, Config config) =>
+        builder.WithSingleton<SchedulerActor>(MegaFlowProxies.SchedulerManagerName,
+            (system, registry, _) => SchedulerProps(config, registry.Get<ActorKeys.Tasks>(), DistributedPubSub.Get(system).Mediator, singleNode: null),
             new ClusterSingletonOptions { Role = MegaFlowProxies.SchedulerRole(config), TerminationMessage = PoisonPill.Instance },
             createProxyToo: false);
+
+    private static Props SchedulerProps(Config config, IActorRef tasks, IActorRef topics, string? singleNode)
+    {
+        var mf = config.GetConfig("megaflow");
+        var scheduling = SchedulerActor.Props(ReadSchedulerSettings(mf.GetConfig("scheduler")), tasks, topics, MegaFlowProxies.WorkerRole(config),
+            mf.GetInt("scheduler.snapshot-every", 1000), singleNode);
+        // A persistent actor stops when the journal fails (a database outage), and a singleton
+        // manager never restarts a singleton that stopped by itself: the backoff supervisor
+        // restarts the scheduler (recovering from the journal) once the database answers again.
+        return BackoffSupervisor.Props(Backoff.OnStop(scheduling, "scheduler",
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2, maxNrOfRetries: -1));
+    }
+
+    /// <summary>
+    /// Single-node mode: every role in one ActorSystem with no cluster and no remoting. Tasks and
+    /// environments live under plain parents, one child per entity, routed by the shard regions' own
+    /// message extractors (<see cref="EntityParent"/>); the scheduler is a plain child with the same
+    /// backoff supervision; topics are published within the system (<see cref="LocalTopics"/>). The
+    /// actors are the cluster's, unchanged, and land in the ActorRegistry under the same keys. For
+    /// testing actor behaviour without a cluster and for embedding in a host program; it does not
+    /// remember entities across a restart (see <see cref="EntityParent"/>).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithMegaFlowSingleNode(this AkkaConfigurationBuilder builder, NodeSettings settings, NodeComponents? components = null)
+    {
+        components ??= new NodeComponents();
+        var config = MegaFlowConfig.Build(settings);
+        builder.AddHocon(config, HoconAddMode.Prepend);
+        builder.AddHocon("akka.actor.provider = local", HoconAddMode.Prepend);
+        if (MegaFlowConfig.PersistenceSetup(settings) is { } persistence) builder.AddSetup(persistence);
+        return builder.WithActors((system, registry) =>
+        {
+            var node = NodeKey.SelfIncarnation(system);
+            var topics = system.ActorOf(Props.Create<LocalTopics>(), "topics");
+            var parts = EnvironmentParts.Create(system, config, components.Provider, components.Artifacts);
+            // Entity props are made when an entity first gets a message, by which time the scheduler is registered.
+            var environments = system.ActorOf(EntityParent.Props(
+                id => EnvironmentActor.Props(id, parts.Provider, parts.Artifacts, registry.Get<ActorKeys.Scheduler>(), parts.Settings),
+                new EnvironmentMessageExtractor()), "environments");
+            registry.Register<ActorKeys.Environments>(environments);
+            var tasks = system.ActorOf(EntityParent.Props(
+                TaskProps(system, config, () => new TaskActorRefs(registry.Get<ActorKeys.Scheduler>(), environments, topics, ActorRefs.Nobody),
+                    components.Agent ?? ScriptedAgent.Instance),
+                MegaFlowProxies.TaskExtractor(config)), "tasks");
+            registry.Register<ActorKeys.Tasks>(tasks);
+            var scheduler = system.ActorOf(SchedulerProps(config, tasks, topics, singleNode: node), "scheduler");
+            registry.Register<ActorKeys.Scheduler>(scheduler);
+            parts.StartJanitor(system, environments, scheduler);
+        }).WithTaskReadModel();
     }
 
     public static SchedulerSettings ReadSchedulerSettings(Config c)

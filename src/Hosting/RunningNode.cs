@@ -28,14 +28,21 @@ public sealed class RunningNode : IAsyncDisposable
 
     /// <summary>Starts a node and returns once its actors exist (it may still be joining the cluster).</summary>
     /// <param name="join">Join as `megaflow node` does (<see cref="MegaFlowNode.WithClusterJoin"/>); false leaves joining to the caller.</param>
-    public static async Task<RunningNode> StartAsync(NodeSettings settings, NodeComponents? components = null, bool join = true, CancellationToken ct = default)
+    public static Task<RunningNode> StartAsync(NodeSettings settings, NodeComponents? components = null, bool join = true, CancellationToken ct = default) =>
+        StartAsync(settings.SystemName, builder =>
+        {
+            builder.WithMegaFlowNode(settings, components);
+            if (join) builder.WithClusterJoin(settings);
+        }, ct);
+
+    /// <summary>Starts a node in single-node mode (<see cref="MegaFlowNode.WithMegaFlowSingleNode"/>): no cluster, every role.</summary>
+    public static Task<RunningNode> StartSingleNodeAsync(NodeSettings settings, NodeComponents? components = null, CancellationToken ct = default) =>
+        StartAsync(settings.SystemName, builder => builder.WithMegaFlowSingleNode(settings, components), ct);
+
+    private static async Task<RunningNode> StartAsync(string systemName, Action<AkkaConfigurationBuilder> configure, CancellationToken ct)
     {
         var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka(settings.SystemName, (builder, _) =>
-            {
-                builder.WithMegaFlowNode(settings, components);
-                if (join) builder.WithClusterJoin(settings);
-            }))
+            .ConfigureServices(services => services.AddAkka(systemName, (builder, _) => configure(builder)))
             .Build();
         await host.StartAsync(ct);
         var system = host.Services.GetRequiredService<ActorSystem>();

@@ -14,7 +14,7 @@ public sealed class AgentLoopTests
     public async Task Large_output_goes_to_an_artifact_file_and_only_a_bounded_prefix_to_the_journal()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
         var spec = Specs.Simple("big-output", actions: ["head -c 200000 /dev/zero | tr '\\0' x", "echo small"], score: "true");
         await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, [spec]);
         var state = (await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["big-output"], TimeSpan.FromSeconds(60)))[0];
@@ -39,7 +39,7 @@ public sealed class AgentLoopTests
         // Queued, RunStarted and ScoringStarted are written with the event that follows them
         // (TaskActor.Defer); the journal must still read as the full lifecycle, with gapless sequence numbers.
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage);
         var spec = Specs.Simple("ordered", actions: ["echo a", "echo b"]);
         await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, [spec]);
         var state = (await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["ordered"], TimeSpan.FromSeconds(60)))[0];
@@ -66,7 +66,7 @@ public sealed class AgentLoopTests
     public async Task A_command_past_its_timeout_is_killed_and_recorded_and_the_run_budget_ends_the_task_as_timed_out()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         var slowStep = Specs.Simple("slow-step", actions: ["sleep 20", "echo after"], score: "true") with { ExecTimeoutSeconds = 1 };
         var slowRun = Specs.Simple("slow-run", actions: ["sleep 2", "sleep 2", "sleep 2", "sleep 2"], score: "true") with { RunTimeoutSeconds = 3, ExecTimeoutSeconds = 10 };
@@ -96,7 +96,7 @@ public sealed class AgentLoopTests
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
         // Every exec loses its environment: each attempt fails as infrastructure.
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, extraHocon: "megaflow.simulated.exec-loss-rate = 1.0");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, extraHocon: "megaflow.simulated.exec-loss-rate = 1.0");
         var spec = Specs.Simple("always-lost") with { MaxInfraRetries = 2 };
         await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, [spec]);
         var state = (await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["always-lost"], TimeSpan.FromSeconds(60)))[0];
@@ -115,7 +115,7 @@ public sealed class AgentLoopTests
     public async Task A_persistent_pool_reuses_warm_environments_and_reset_hides_files_from_the_next_task()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local",
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local",
             extraHocon: "megaflow.scheduler.max-pool-size = 1");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         // Each task fails its score if it can see a file left behind by an earlier task.
@@ -135,7 +135,7 @@ public sealed class AgentLoopTests
     public async Task A_resource_that_dies_during_a_command_fails_the_attempt_after_it_and_a_fresh_environment_completes_the_task()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("dies-mid-command", actions: ["sleep 2", "echo after"], score: "true")]);
         var running = await TestCluster.WaitForRunningAsync(tasks, "dies-mid-command", TimeSpan.FromSeconds(30));
@@ -155,7 +155,7 @@ public sealed class AgentLoopTests
     public async Task A_lost_environment_notice_fails_the_attempt_at_once_and_the_retry_completes()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("notified", actions: ["sleep 20", "echo after"], score: "true")]);
         var running = await TestCluster.WaitForRunningAsync(tasks, "notified", TimeSpan.FromSeconds(30));

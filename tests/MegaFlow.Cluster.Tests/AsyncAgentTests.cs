@@ -41,7 +41,7 @@ public sealed class AsyncAgentTests(ITestOutputHelper output)
             }
         });
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, extraHocon: HighCaps, agent: agent);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, extraHocon: HighCaps, agent: agent);
         var tasks = cluster.Nodes[0].Refs.Tasks;
         // Three rounds each, plus the decision to submit: four 2 s decisions per task, 800 s if serial.
         var specs = Enumerable.Range(0, 100).Select(i => Specs.Simple($"slow-agent-{i:D3}")).ToList();
@@ -91,7 +91,7 @@ public sealed class AsyncAgentTests(ITestOutputHelper output)
             return AgentDecision.Run($"touch {marker}");
         });
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local", agent: agent);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local", agent: agent);
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("cancel-deciding", score: "true")]);
         await deciding.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -120,7 +120,7 @@ public sealed class AsyncAgentTests(ITestOutputHelper output)
             return AgentDecision.Run($"touch {marker}");
         });
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local", agent: agent);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local", agent: agent);
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("overdue-decision", score: "true") with { RunTimeoutSeconds = 1 }]);
 
@@ -153,7 +153,7 @@ public sealed class AsyncAgentTests(ITestOutputHelper output)
             return await DelegateAgent.Scripted(ctx);
         });
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local", agent: agent);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local", agent: agent);
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("retried-deciding", actions: ["echo one"], score: "true")]);
         var running = await TestCluster.WaitForRunningAsync(tasks, "retried-deciding", TimeSpan.FromSeconds(30));
@@ -180,7 +180,7 @@ public sealed class AsyncAgentTests(ITestOutputHelper output)
             return AgentDecision.Run($"echo round {ctx.Round}");
         });
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, agent: agent);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, agent: agent);
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("never-submits") with { MaxRounds = 3 }]);
 
@@ -205,7 +205,7 @@ public sealed class AsyncAgentTests(ITestOutputHelper output)
             ? throw new InvalidOperationException("no decision today")
             : FaultsInRoundTwo(ctx, ct));
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, agent: agent);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, agent: agent);
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("agent-throws"), Specs.Simple("agent-faults")]);
 

@@ -42,7 +42,7 @@ public sealed class BadInputTests
     public async Task Invalid_specs_are_rejected_naming_the_field_and_nothing_is_persisted_while_other_tasks_keep_running()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
 
         var good = Specs.Simple("good-one", actions: ["sleep 1", "echo still running"], score: "true");
@@ -77,7 +77,7 @@ public sealed class BadInputTests
     public async Task Cancelling_a_running_task_stops_it_releases_its_lease_and_a_second_cancel_is_idempotent()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
         await TestCluster.SubmitAllAsync(tasks, [Specs.Simple("to-cancel", actions: ["sleep 30", "echo never"], score: "true")]);
         await TestCluster.WaitForRunningAsync(tasks, "to-cancel", TimeSpan.FromSeconds(30));
@@ -108,7 +108,7 @@ public sealed class BadInputTests
     public async Task Queries_and_rejected_submissions_for_unknown_ids_leave_no_entity_behind()
     {
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
-        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, provider: "local");
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
         var tasks = cluster.Nodes[0].Refs.Tasks;
 
         // Each of these starts a task entity for an id nobody submitted. With remember-entities on,

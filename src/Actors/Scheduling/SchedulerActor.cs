@@ -28,7 +28,9 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
 
     private readonly SchedulerSettings _settings;
     private readonly IActorRef _tasks;
+    private readonly IActorRef _topics;
     private readonly string _workerRole;
+    private readonly string? _singleNode;
     private readonly int _snapshotEvery;
     private readonly bool _deleteObsolete;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -41,11 +43,16 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private int _publishedDepth = -1;
     private bool _depthPublishScheduled;
 
-    public SchedulerActor(SchedulerSettings settings, IActorRef tasks, string workerRole, int snapshotEvery)
+    /// <param name="topics">Where the queue depth is published (the DistributedPubSub mediator, or single-node mode's LocalTopics).</param>
+    /// <param name="singleNode">Null in a cluster: worker nodes come and go with cluster membership. In
+    /// single-node mode, the incarnation of the one worker node there is.</param>
+    public SchedulerActor(SchedulerSettings settings, IActorRef tasks, IActorRef topics, string workerRole, int snapshotEvery, string? singleNode = null)
     {
         _settings = settings;
         _tasks = tasks;
+        _topics = topics;
         _workerRole = workerRole;
+        _singleNode = singleNode;
         _snapshotEvery = snapshotEvery;
         // Read here rather than passed in: it is an operational switch (the journal verifier replays the
         // scheduler's whole history, so runs it audits turn deletion off), not part of scheduling.
@@ -117,8 +124,8 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         Command<DeleteMessagesFailure>(f => _log.Warning("deleting scheduler events up to {0} failed: {1}", f.ToSequenceNr, f.Cause.Message));
     }
 
-    public static Props Props(SchedulerSettings settings, IActorRef tasks, string workerRole, int snapshotEvery) =>
-        Akka.Actor.Props.Create(() => new SchedulerActor(settings, tasks, workerRole, snapshotEvery));
+    public static Props Props(SchedulerSettings settings, IActorRef tasks, IActorRef topics, string workerRole, int snapshotEvery, string? singleNode = null) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(settings, tasks, topics, workerRole, snapshotEvery, singleNode));
 
     public override string PersistenceId => PersistenceIdValue;
 
@@ -131,12 +138,15 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         // Admissions persisted by a previous incarnation may never have reached their tasks.
         foreach (var lease in _state.Leases.Values)
             _tasks.Tell(new TaskProtocol.AdmitTask(lease.TaskId, lease.Attempt, lease));
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(IMemberEvent), typeof(IReachabilityEvent));
+        if (_singleNode is null)
+            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(IMemberEvent), typeof(IReachabilityEvent));
+        else
+            ReconcileNodes(new HashSet<string> { _singleNode }, []);
     }
 
     protected override void PostStop()
     {
-        Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        if (_singleNode is null) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         base.PostStop();
     }
 
@@ -156,15 +166,18 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
 
     // Reconciles membership after (re)start: nodes that vanished while no scheduler was listening
     // are dropped, live workers are added.
-    private void OnClusterSnapshot(CurrentClusterState s)
+    private void OnClusterSnapshot(CurrentClusterState s) => ReconcileNodes(
+        s.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(_workerRole)).Select(NodeKey.Incarnation).ToHashSet(),
+        s.Unreachable.Where(m => m.HasRole(_workerRole)).Select(NodeKey.Incarnation));
+
+    private void ReconcileNodes(IReadOnlySet<string> live, IEnumerable<string> unreachable)
     {
-        var live = s.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(_workerRole)).Select(NodeKey.Incarnation).ToHashSet();
         foreach (var gone in _state.Nodes.Where(n => !live.Contains(n)).ToList())
             NodeGone(gone);
         foreach (var node in live)
             Handle(SchedulerLogic.NodeUp(_state, node));
-        foreach (var m in s.Unreachable.Where(m => m.HasRole(_workerRole)))
-            _state = SchedulerLogic.SetReachable(_state, NodeKey.Incarnation(m), reachable: false);
+        foreach (var node in unreachable)
+            _state = SchedulerLogic.SetReachable(_state, node, reachable: false);
     }
 
     private void NodeGone(string node)
@@ -236,8 +249,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     {
         if (_state.QueueDepth == _publishedDepth) return;
         _publishedDepth = _state.QueueDepth;
-        Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator.Tell(
-            new Akka.Cluster.Tools.PublishSubscribe.Publish(Topics.SchedulerStatus, new QueueDepthChanged(_state.QueueDepth, _state.Running, DateTimeOffset.UtcNow)));
+        _topics.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(Topics.SchedulerStatus, new QueueDepthChanged(_state.QueueDepth, _state.Running, DateTimeOffset.UtcNow)));
     }
 
     private sealed record PublishDepth

@@ -38,6 +38,18 @@ public sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>
+    /// One node in single-node mode (no cluster, no remoting; see MegaFlowNode.WithMegaFlowSingleNode):
+    /// for tests of actor behaviour, which the cluster's plumbing only slows down.
+    /// </summary>
+    public static async Task<TestCluster> StartSingleNodeAsync(TestStorage storage, string extraHocon = "", string provider = "simulated", IAgent? agent = null)
+    {
+        await storage.EnsureSchemaAsync();
+        var cluster = new TestCluster([await TestNode.StartSingleNodeAsync(storage.Node(provider: provider, extraHocon: extraHocon), agent: agent)]);
+        await cluster.WaitForSchedulerAsync(1, TimeSpan.FromSeconds(60));
+        return cluster;
+    }
+
     public async Task WaitForMembersUpAsync(int count, TimeSpan timeout)
     {
         await Eventually(() => Alive.All(n =>

@@ -59,6 +59,10 @@ public sealed class TestNode : IAsyncDisposable
     public static async Task<TestNode> StartAsync(NodeSettings settings, IEnvironmentProvider? provider = null, IAgent? agent = null) =>
         new(await RunningNode.StartAsync(settings, new NodeComponents(provider, Agent: agent), join: false), settings);
 
+    /// <summary>Starts the node in single-node mode: no cluster to join.</summary>
+    public static async Task<TestNode> StartSingleNodeAsync(NodeSettings settings, IEnvironmentProvider? provider = null, IAgent? agent = null) =>
+        new(await RunningNode.StartSingleNodeAsync(settings, new NodeComponents(provider, Agent: agent)), settings);
+
     public static TestNode Start(NodeSettings settings, IEnvironmentProvider? provider = null, IAgent? agent = null) =>
         Task.Run(() => StartAsync(settings, provider, agent)).GetAwaiter().GetResult();
 

@@ -234,7 +234,7 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
     private void DistributedPubSubIfCluster()
     {
         // Offline (tests of the actor, a plain ActorSystem) there is no mediator to register with.
-        if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+        if (!Cluster.NodeKey.IsSingleNode(Context.System))
             DistributedPubSub.Get(Context.System).Mediator.Tell(new Put(Self));
     }
 
