@@ -20,6 +20,9 @@ public static class StatusNames
     /// <summary>An environment status as shown to people and programs: its name in lower case.</summary>
     public static string Format(EnvironmentStatus status) => EnvironmentNames[(int)status];
 
+    /// <summary>"ephemeral" or "persistent", as task specs spell execution modes.</summary>
+    public static string Format(ExecutionMode mode) => mode == ExecutionMode.Persistent ? "persistent" : "ephemeral";
+
     /// <summary>Reads a task status name (any case); false for numbers, "unknown" and anything else.</summary>
     public static bool TryParseTask(string? text, out TaskStatus status) => TryParse(text, out status);
 

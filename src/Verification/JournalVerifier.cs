@@ -274,7 +274,7 @@ public sealed class Peaks
     public int Running { get; private set; }
     public int Starting { get; private set; }
 
-    public void Observe(IReadOnlyList<SchedulerLease> leases)
+    public void Observe(IReadOnlyList<Lease> leases)
     {
         Running = Math.Max(Running, leases.Count);
         Starting = Math.Max(Starting, leases.Count(l => l.Starting));

@@ -56,9 +56,9 @@ public sealed class VerifierTests
         public Journal Completed(string task, string node = "n1", int seconds = 0)
         {
             var env = "env-" + task;
-            var lease = SchedulerLease(task, 1, env, node, T0.AddSeconds(seconds));
+            var lease = Lease(task, 1, env, node, T0.AddSeconds(seconds));
             Task(task, new TaskEvents.Submitted(task, new TaskSpec { TaskId = task }, T0), new TaskEvents.Queued(task, 1, T0),
-                new TaskEvents.Admitted(task, 1, new Lease("l", env, node, false), node, T0),
+                new TaskEvents.Admitted(task, 1, lease, node, T0),
                 new TaskEvents.Completed(task, 1, new Score(0, "", 1), T0.AddSeconds(seconds + 1)), new TaskEvents.LeaseReleased(task, 1, T0));
             Scheduler(new SchedulerEvents.Enqueued(task, 1, "p", ExecutionMode.Ephemeral, 0, T0.AddSeconds(seconds)), new SchedulerEvents.Admitted(lease),
                 new SchedulerEvents.Released(task, 1, false, T0.AddSeconds(seconds + 1)));
@@ -71,7 +71,7 @@ public sealed class VerifierTests
 
     private static EnvironmentHandle Handle(string env) => new(env, "local", "/tmp/" + env);
 
-    private static SchedulerLease SchedulerLease(string task, int attempt, string env, string node, DateTimeOffset at) =>
+    private static Lease Lease(string task, int attempt, string env, string node, DateTimeOffset at) =>
         new(task, attempt, $"{task}-{attempt}", "p", ExecutionMode.Ephemeral, env, node, false, false, 0, at, at);
 
     [Fact]
@@ -110,11 +110,11 @@ public sealed class VerifierTests
     [Fact]
     public void An_attempt_admitted_twice_in_either_journal_and_an_admission_over_a_held_lease_are_reported()
     {
-        var lease = SchedulerLease("a", 1, "env-x", "n1", T0);
+        var lease = Lease("a", 1, "env-x", "n1", T0);
         var j = new Journal()
             .Task("a", new TaskEvents.Submitted("a", new TaskSpec { TaskId = "a" }, T0),
-                new TaskEvents.Admitted("a", 1, new Lease("l", "env-x", "n1", false), "n1", T0),
-                new TaskEvents.Admitted("a", 1, new Lease("l", "env-x", "n1", false), "n1", T0),
+                new TaskEvents.Admitted("a", 1, Lease("a", 1, "env-x", "n1", T0), "n1", T0),
+                new TaskEvents.Admitted("a", 1, Lease("a", 1, "env-x", "n1", T0), "n1", T0),
                 new TaskEvents.Completed("a", 1, new Score(0, "", 1), T0))
             .Scheduler(new SchedulerEvents.Admitted(lease), new SchedulerEvents.Admitted(lease));
 
@@ -129,9 +129,9 @@ public sealed class VerifierTests
     public void More_leases_on_a_node_than_its_slots_is_a_cap_violation()
     {
         var j = new Journal().Scheduler(
-            new SchedulerEvents.Admitted(SchedulerLease("a", 1, "e1", "n1", T0)),
-            new SchedulerEvents.Admitted(SchedulerLease("b", 1, "e2", "n1", T0)),
-            new SchedulerEvents.Admitted(SchedulerLease("c", 1, "e3", "n1", T0)));
+            new SchedulerEvents.Admitted(Lease("a", 1, "e1", "n1", T0)),
+            new SchedulerEvents.Admitted(Lease("b", 1, "e2", "n1", T0)),
+            new SchedulerEvents.Admitted(Lease("c", 1, "e3", "n1", T0)));
 
         var v = JournalVerifier.Verify(j.Entries, [], Caps);
 
@@ -177,12 +177,12 @@ public sealed class VerifierTests
                 new SchedulerEvents.Enqueued("b", 1, "p", ExecutionMode.Ephemeral, 2, T0),
                 new SchedulerEvents.Enqueued("c", 1, "p", ExecutionMode.Ephemeral, 3, T0),
                 new SchedulerEvents.Enqueued("d", 1, "p", ExecutionMode.Ephemeral, 4, T0),
-                new SchedulerEvents.Admitted(SchedulerLease("a", 1, "e1", "n1", T0.AddSeconds(2))),
+                new SchedulerEvents.Admitted(Lease("a", 1, "e1", "n1", T0.AddSeconds(2))),
                 // Persisted just after the kill was sent: still the dying incarnation.
-                new SchedulerEvents.Admitted(SchedulerLease("b", 1, "e2", "n1", T0.AddMilliseconds(5100))))
+                new SchedulerEvents.Admitted(Lease("b", 1, "e2", "n1", T0.AddMilliseconds(5100))))
             .SchedulerBy("new",
-                new SchedulerEvents.Admitted(SchedulerLease("c", 1, "e3", "n2", T0.AddSeconds(20))),
-                new SchedulerEvents.Admitted(SchedulerLease("d", 1, "e4", "n2", T0.AddSeconds(21))));
+                new SchedulerEvents.Admitted(Lease("c", 1, "e3", "n2", T0.AddSeconds(20))),
+                new SchedulerEvents.Admitted(Lease("d", 1, "e4", "n2", T0.AddSeconds(21))));
         var v = JournalVerifier.Verify(j.Entries, [], Caps with { SlotsPerNode = 10 });
 
         var gaps = HandOverGaps.Measure(v, [T0.AddSeconds(5), T0.AddSeconds(30)]);
@@ -200,8 +200,8 @@ public sealed class VerifierTests
         var j = new Journal().SchedulerBy("only",
             new SchedulerEvents.Enqueued("a", 1, "p", ExecutionMode.Ephemeral, 1, T0),
             new SchedulerEvents.Enqueued("b", 1, "p", ExecutionMode.Ephemeral, 2, T0),
-            new SchedulerEvents.Admitted(SchedulerLease("a", 1, "e1", "n1", T0.AddSeconds(1))),
-            new SchedulerEvents.Admitted(SchedulerLease("b", 1, "e2", "n1", T0.AddSeconds(30))));
+            new SchedulerEvents.Admitted(Lease("a", 1, "e1", "n1", T0.AddSeconds(1))),
+            new SchedulerEvents.Admitted(Lease("b", 1, "e2", "n1", T0.AddSeconds(30))));
         var v = JournalVerifier.Verify(j.Entries, [], Caps);
 
         var gap = Assert.Single(HandOverGaps.Measure(v, [T0.AddSeconds(2)]));

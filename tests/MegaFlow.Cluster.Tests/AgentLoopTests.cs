@@ -128,7 +128,7 @@ public sealed class AgentLoopTests
         Assert.All(states, s => Assert.Equal(0, s.Steps[0].ExitCode)); // nothing left over from the previous task
         var envs = states.Select(s => s.History.Last().Lease!.EnvironmentId).Distinct().ToList();
         Assert.Single(envs); // pool of one: every task reused the same warm environment
-        Assert.Equal(3, states.Count(s => s.History.Last().Lease!.ReusedEnvironment));
+        Assert.Equal(3, states.Count(s => s.History.Last().Lease!.Reused));
     }
 
     [Fact]

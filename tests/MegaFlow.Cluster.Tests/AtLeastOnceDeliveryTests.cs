@@ -106,7 +106,7 @@ public sealed class AtLeastOnceDeliveryTests
                 if (admitted) return;
                 admitted = true;
                 var now = DateTimeOffset.UtcNow;
-                var lease = new SchedulerLease(m.TaskId, m.Attempt, "lease-1", m.Pool, m.Mode, environmentId,
+                var lease = new MegaFlow.Contracts.Scheduling.Lease(m.TaskId, m.Attempt, "lease-1", m.Pool, m.Mode, environmentId,
                     EnvironmentIds.NodeOf(environmentId), Starting: true, Reused: false, 1, now, now);
                 Sender.Tell(new TaskProtocol.AdmitTask(m.TaskId, m.Attempt, lease));
             });

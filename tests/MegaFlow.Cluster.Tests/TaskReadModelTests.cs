@@ -105,7 +105,7 @@ public sealed class TaskReadModelTests
     [
         new TaskEvents.Submitted(id, Specs.Simple(id), T0),
         new TaskEvents.Queued(id, 1, T0.AddSeconds(1)),
-        new TaskEvents.Admitted(id, 1, new Lease("lease-" + id, "env-" + id, "node-a:1", false), "node-a:1", T0.AddSeconds(2)),
+        new TaskEvents.Admitted(id, 1, new MegaFlow.Contracts.Scheduling.Lease(id, 1, "lease-" + id, "pool-a", MegaFlow.Contracts.ExecutionMode.Ephemeral, "env-" + id, "node-a:1", Starting: false, Reused: false, 1, T0.AddSeconds(1), T0.AddSeconds(2)), "node-a:1", T0.AddSeconds(2)),
         new TaskEvents.RunStarted(id, 1, T0.AddSeconds(3)),
         new TaskEvents.Completed(id, 1, new Score(0, "ok", 1.0), T0.AddSeconds(4)),
     ];

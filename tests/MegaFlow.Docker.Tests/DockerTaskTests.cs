@@ -138,7 +138,7 @@ public sealed class DockerTaskTests : IAsyncLifetime
         Assert.All(states, s => Assert.Equal("clean", s.Steps[0].Output.Trim()));
         var environments = states.Select(s => s.Lease!.EnvironmentId).Distinct().ToList();
         Assert.InRange(environments.Count, 1, 3);
-        Assert.Contains(states, s => s.Lease!.ReusedEnvironment);
+        Assert.Contains(states, s => s.Lease!.Reused);
         // What remains is the warm pool: at most three running containers, each a pool environment.
         await TestCluster.Eventually(async () => (await Containers()).All(c => c.State == "running"), TimeSpan.FromSeconds(30), "pool containers running");
         var left = await Containers();

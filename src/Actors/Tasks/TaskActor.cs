@@ -16,7 +16,7 @@ using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain.Tasks;
 using static MegaFlow.Contracts.Environments.EnvironmentProtocol;
 using static MegaFlow.Contracts.Tasks.TaskProtocol;
-using Lease = MegaFlow.Contracts.Tasks.Lease;
+using Lease = MegaFlow.Contracts.Scheduling.Lease;
 
 namespace MegaFlow.Actors.Tasks;
 
@@ -260,7 +260,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
 
     private void OnAdmit(AdmitTask m)
     {
-        var lease = new Lease(m.Lease.LeaseId, m.Lease.EnvironmentId, m.Lease.Node, m.Lease.Reused);
+        var lease = m.Lease;
         var d = TaskLogic.Admit(_state, m.Attempt, lease, _settings.Node, Now);
         if (d.Outcome == DecisionOutcome.Rejected)
         {
@@ -286,7 +286,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     {
         if (_state.Status != TaskStatus.Provisioning || _state.Lease is not { } lease) return;
         var spec = _state.Spec!;
-        if (lease.ReusedEnvironment)
+        if (lease.Reused)
             _refs.Environments.Tell(new EnvironmentProtocol.Lease(lease.EnvironmentId, _taskId, _state.Attempt));
         else
             _refs.Environments.Tell(new Provision(lease.EnvironmentId,
@@ -297,7 +297,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     private void OnEnvironmentReady(EnvironmentReady m)
     {
         if (_state.Lease?.EnvironmentId != m.EnvironmentId || m.Attempt != _state.Attempt) return;
-        if (!_state.Lease.ReusedEnvironment)
+        if (!_state.Lease.Reused)
             _refs.Scheduler.Tell(new SchedulerProtocol.EnvironmentStartFinished(_taskId, m.Attempt));
         var d = TaskLogic.EnvironmentReady(_state, m.Attempt, Now);
         if (d.Outcome != DecisionOutcome.Accepted) return;
@@ -317,7 +317,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             return;
         }
         if (_state.Lease?.EnvironmentId != m.EnvironmentId || !_state.Status.IsInFlight()) return;
-        if (_state.Status == TaskStatus.Provisioning && !_state.Lease.ReusedEnvironment)
+        if (_state.Status == TaskStatus.Provisioning && !_state.Lease.Reused)
             _refs.Scheduler.Tell(new SchedulerProtocol.EnvironmentStartFinished(_taskId, _state.Attempt));
         FailAttempt(FailureKind.Infrastructure, $"environment {m.EnvironmentId}: {m.Reason}");
     }
@@ -438,7 +438,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         var lease = _state.Lease;
         var d = TaskLogic.TimeOut(_state, m.Attempt, m.Phase, Now);
         if (d.Outcome != DecisionOutcome.Accepted) return;
-        if (m.Phase == TaskPhase.Setup && lease is { ReusedEnvironment: false })
+        if (m.Phase == TaskPhase.Setup && lease is { Reused: false })
             _refs.Scheduler.Tell(new SchedulerProtocol.EnvironmentStartFinished(_taskId, m.Attempt));
         Commit(d, () => AfterAttemptEnded(lease, environmentHealthy: false));
     }

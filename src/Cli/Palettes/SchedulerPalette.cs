@@ -1,3 +1,4 @@
+using MegaFlow.Contracts;
 using System.CommandLine;
 using Spectre.Console;
 using MegaFlow.Cli.CommandLine;
@@ -42,7 +43,7 @@ internal static class SchedulerPalette
         {
             var l = Table("task", "attempt", "pool", "mode", "environment", "node", "starting", "admitted");
             foreach (var x in v.Leases)
-                l.AddRow(E(x.TaskId), x.Attempt.ToString(), E(x.Pool), x.Mode, E(x.EnvironmentId), E(x.Node), x.Starting ? "yes" : "", Time(x.AdmittedAt));
+                l.AddRow(E(x.TaskId), x.Attempt.ToString(), E(x.Pool), StatusNames.Format(x.Mode), E(x.EnvironmentId), E(x.Node), x.Starting ? "yes" : "", Time(x.AdmittedAt));
             c.Console.Write(l);
         }
         return ExitCodes.Ok;

@@ -1,3 +1,5 @@
+using MegaFlow.Contracts.Scheduling;
+
 namespace MegaFlow.Contracts.Management;
 
 /// <summary>The scheduler singleton's state: queue, semaphores with their holders, pools and leases.</summary>
@@ -7,7 +9,7 @@ public sealed record SchedulerView(
     int Starting,
     IReadOnlyList<SemaphoreView> Semaphores,
     IReadOnlyList<PoolView> Pools,
-    IReadOnlyList<LeaseView> Leases,
+    IReadOnlyList<Lease> Leases,
     IReadOnlyList<string> Nodes);
 
 /// <summary>One admission semaphore: "running", "starting", "pool:NAME" or "node:HOST:PORT"; holders are task ids.</summary>
@@ -16,4 +18,3 @@ public sealed record SemaphoreView(string Name, int Used, int Limit, IReadOnlyLi
 /// <summary>A pool: queued and running tasks, its cap, and its warm (persistent-mode) environments.</summary>
 public sealed record PoolView(string Pool, int Queued, int Running, int Cap, int Idle, int Size, int MaxSize);
 
-public sealed record LeaseView(string TaskId, int Attempt, string Pool, string Mode, string EnvironmentId, string Node, bool Starting, bool Reused, DateTimeOffset AdmittedAt);

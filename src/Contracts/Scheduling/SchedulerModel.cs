@@ -16,8 +16,19 @@ public static class ImageRefs
     }
 }
 
-/// <summary>An admitted attempt and the semaphores it holds.</summary>
-public sealed record SchedulerLease(
+/// <summary>
+/// The one lease: a scheduler admission of one task attempt to one environment, with the semaphores
+/// it holds. The scheduler keeps it in its state and journal, sends it to the task (AdmitTask), the
+/// task records it (Admitted, its state and attempt history), and the management API shows it.
+/// </summary>
+/// <param name="Starting">Still counts against the start semaphore (the environment is not ready yet).</param>
+/// <param name="Reused">A warm persistent-mode environment was reused (no provisioning).</param>
+/// <param name="Seq">The attempt's FIFO arrival order.</param>
+/// <remarks>
+/// Task journals written before the lease types were unified hold only LeaseId, EnvironmentId, Node
+/// and "ReusedEnvironment"; the serializer reads those with the other fields empty (LegacyLeaseConverter).
+/// </remarks>
+public sealed record Lease(
     string TaskId,
     int Attempt,
     string LeaseId,
@@ -54,7 +65,7 @@ public static class SchedulerEvents
 
     public sealed record Enqueued(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset At, string? Image = null) : ISchedulerEvent;
 
-    public sealed record Admitted(SchedulerLease Lease) : ISchedulerEvent;
+    public sealed record Admitted(Lease Lease) : ISchedulerEvent;
 
     /// <summary>The lease's environment finished starting (ready or failed): its start permit is free.</summary>
     public sealed record EnvironmentStarted(string TaskId, int Attempt) : ISchedulerEvent;

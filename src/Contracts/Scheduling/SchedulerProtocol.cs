@@ -64,7 +64,7 @@ public static class SchedulerProtocol
         public static readonly GetSchedulerLeases Instance = new();
     }
 
-    public sealed record SchedulerLeases(IReadOnlyList<SchedulerLease> Leases, IReadOnlyDictionary<string, int> QueuedByPool) : IMegaFlowMessage;
+    public sealed record SchedulerLeases(IReadOnlyList<Lease> Leases, IReadOnlyDictionary<string, int> QueuedByPool) : IMegaFlowMessage;
 
     /// <summary>
     /// Published on the scheduler topic when the queue depth changes (at most every 100 ms), so

@@ -1,4 +1,5 @@
 using MegaFlow.Contracts;
+using MegaFlow.Contracts.Scheduling;
 
 namespace MegaFlow.Contracts.Tasks;
 

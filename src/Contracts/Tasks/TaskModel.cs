@@ -1,11 +1,6 @@
-namespace MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Scheduling;
 
-/// <summary>The environment a scheduler admission granted to one attempt.</summary>
-public sealed record Lease(
-    string LeaseId,
-    string EnvironmentId,
-    string Node,
-    bool ReusedEnvironment);
+namespace MegaFlow.Contracts.Tasks;
 
 /// <summary>
 /// One agent round: the command run, its (bounded) output, exit code and timings. When the output

@@ -55,7 +55,7 @@ public static class TaskProtocol
     public sealed record QueueConfirmed(string TaskId, int Attempt) : ITaskMessage;
 
     /// <summary>The scheduler admitted this attempt with a lease. Re-sent after a scheduler hand-over.</summary>
-    public sealed record AdmitTask(string TaskId, int Attempt, SchedulerLease Lease) : ITaskMessage;
+    public sealed record AdmitTask(string TaskId, int Attempt, Lease Lease) : ITaskMessage;
 
     /// <summary>The scheduler released the attempt's lease or queue entry.</summary>
     public sealed record ReleaseConfirmed(string TaskId, int Attempt) : ITaskMessage;

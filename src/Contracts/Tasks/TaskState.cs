@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using MegaFlow.Contracts;
+using MegaFlow.Contracts.Scheduling;
 using static MegaFlow.Contracts.Tasks.TaskEvents;
 
 namespace MegaFlow.Contracts.Tasks;

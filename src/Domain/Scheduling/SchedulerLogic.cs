@@ -133,7 +133,7 @@ public static class SchedulerLogic
         return admitted;
     }
 
-    private static SchedulerLease? TryLease(
+    private static Lease? TryLease(
         SchedulerState s, SchedulerSettings settings, QueueEntry q, DateTimeOffset now, Func<string> newLeaseId, Func<string, string> newEnvironmentId)
     {
         if (s.RunningByPool.GetValueOrDefault(q.Pool) >= settings.PoolCap(q.Pool)) return null;
@@ -153,7 +153,7 @@ public static class SchedulerLogic
         return NewLease(q, newLeaseId(), newEnvironmentId(node), node, starting: true, reused: false, now);
     }
 
-    private static SchedulerLease NewLease(QueueEntry q, string leaseId, string envId, string node, bool starting, bool reused, DateTimeOffset now) =>
+    private static Lease NewLease(QueueEntry q, string leaseId, string envId, string node, bool starting, bool reused, DateTimeOffset now) =>
         new(q.TaskId, q.Attempt, leaseId, q.Pool, q.Mode, envId, node, starting, reused, q.Seq, q.EnqueuedAt, now);
 
     private static bool HasSlot(SchedulerState s, SchedulerSettings settings, string node) =>
@@ -217,7 +217,7 @@ public static class SchedulerLogic
         QueuedByTask = s.QueuedByTask.SetItem(q.TaskId, q),
     };
 
-    internal static SchedulerState AddLease(SchedulerState s, SchedulerLease l) => s with
+    internal static SchedulerState AddLease(SchedulerState s, Lease l) => s with
     {
         Leases = s.Leases.SetItem(l.TaskId, l),
         RunningByPool = Increment(s.RunningByPool, l.Pool, 1),

@@ -18,7 +18,7 @@ public sealed record SchedulerState
         ImmutableDictionary<string, ImmutableSortedDictionary<long, QueueEntry>>.Empty;
 
     public ImmutableDictionary<string, QueueEntry> QueuedByTask { get; init; } = ImmutableDictionary<string, QueueEntry>.Empty;
-    public ImmutableDictionary<string, SchedulerLease> Leases { get; init; } = ImmutableDictionary<string, SchedulerLease>.Empty;
+    public ImmutableDictionary<string, Lease> Leases { get; init; } = ImmutableDictionary<string, Lease>.Empty;
     public ImmutableDictionary<string, ImmutableList<WarmEnvironment>> Idle { get; init; } =
         ImmutableDictionary<string, ImmutableList<WarmEnvironment>>.Empty;
 

@@ -55,7 +55,7 @@ public static class SchedulerRoutes
             semaphores,
             pools.Select(p => new PoolView(p, leases.QueuedByPool.GetValueOrDefault(p), status.RunningByPool.GetValueOrDefault(p), s.PoolCap(p),
                 status.IdleByPool.GetValueOrDefault(p), status.PoolSizes.GetValueOrDefault(p), s.MaxPoolSize)).ToList(),
-            leases.Leases.Select(l => new LeaseView(l.TaskId, l.Attempt, l.Pool, l.Mode.ToString().ToLowerInvariant(), l.EnvironmentId, l.Node, l.Starting, l.Reused, l.AdmittedAt)).ToList(),
+            leases.Leases,
             status.Nodes);
     }
 }

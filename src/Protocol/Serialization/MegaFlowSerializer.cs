@@ -19,7 +19,7 @@ public sealed class MegaFlowSerializer(ExtendedActorSystem system) : SerializerW
 
     internal static readonly JsonSerializerOptions Options = new()
     {
-        Converters = { new JsonStringEnumConverter() },
+        Converters = { new JsonStringEnumConverter(), new LegacyLeaseConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 

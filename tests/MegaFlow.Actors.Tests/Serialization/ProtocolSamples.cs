@@ -43,11 +43,11 @@ public static class ProtocolSamples
         },
     };
 
-    public static readonly Lease TaskLease = new("lease-19", EnvId, "node-b:4053", ReusedEnvironment: true);
-
-    public static readonly SchedulerLease SchedLease = new(
+    public static readonly Lease SchedLease = new(
         TaskId, Attempt: 2, LeaseId: "lease-19", Pool: "py312", Mode: ExecutionMode.Persistent, EnvironmentId: EnvId,
         Node: "node-b:4053", Starting: true, Reused: false, Seq: 1042, EnqueuedAt: At(1), AdmittedAt: At(2.5));
+
+    public static readonly Lease TaskLease = SchedLease with { Starting = false, Reused = true };
 
     public static readonly Step Step1 = new(1, "git apply /patches/fix.diff", 0, "Applied patch cleanly.\n", false, false, At(10), 153.75, "/data/artifacts/task-swe-0042/1/1.out");
     public static readonly Step Step2 = new(2, "pytest -x tests/test_parser.py", 1, "E   AssertionError: 3 != 4\n", true, true, At(11), 60000, "/data/artifacts/task-swe-0042/1/2.out");
@@ -117,7 +117,7 @@ public static class ProtocolSamples
             Steps = [Step1, Step2],
             History =
             [
-                new AttemptRecord(1, TaskLease with { LeaseId = "lease-7", ReusedEnvironment = false }, "AttemptFailed", "environment lost", 1, At(2), At(9)),
+                new AttemptRecord(1, TaskLease with { LeaseId = "lease-7", Reused = false }, "AttemptFailed", "environment lost", 1, At(2), At(9)),
                 new AttemptRecord(2, TaskLease, "TimedOut", "Scoring budget exhausted", 2, At(10), At(31)),
             ],
             Score = Score with { ExitCode = 1, Reward = 0.25 },

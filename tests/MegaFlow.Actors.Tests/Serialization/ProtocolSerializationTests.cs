@@ -5,6 +5,7 @@ using Akka.Actor;
 using MegaFlow.Hosting;
 using MegaFlow.Protocol.Serialization;
 using MegaFlow.Contracts;
+using MegaFlow.Contracts.Tasks;
 using AkkaSerialization = Akka.Serialization.Serialization;
 
 namespace MegaFlow.Actors.Tests.Serialization;
@@ -151,6 +152,22 @@ public sealed class ProtocolSerializationTests(ConfiguredSystemFixture fixture) 
         var ex = Assert.Throws<SerializationException>(() => fixture.System.Serialization.Deserialize(bytes, MegaFlowSerializer.Id, "zz.future"));
 
         Assert.Contains("zz.future", ex.Message);
+    }
+
+    [Fact]
+    public void A_task_admission_written_before_the_lease_types_were_unified_still_reads()
+    {
+        // The exact shape task journals held before: the task's own four-field lease.
+        var bytes = """
+            {"TaskId":"task-old","Attempt":2,"Lease":{"LeaseId":"lease-9","EnvironmentId":"env-1@node-a:1~7","Node":"node-a:1~7","ReusedEnvironment":true},"TaskNode":"node-a:1","At":"2026-01-01T00:00:00+00:00"}
+            """u8.ToArray();
+
+        var admitted = Assert.IsType<TaskEvents.Admitted>(fixture.System.Serialization.Deserialize(bytes, MegaFlowSerializer.Id, "te.adm"));
+
+        Assert.Equal(("lease-9", "env-1@node-a:1~7", "node-a:1~7", true), (admitted.Lease.LeaseId, admitted.Lease.EnvironmentId, admitted.Lease.Node, admitted.Lease.Reused));
+        // Written back in today's shape, it round-trips as itself.
+        var again = fixture.System.Serialization.Deserialize(fixture.System.Serialization.FindSerializerFor(admitted).ToBinary(admitted), MegaFlowSerializer.Id, "te.adm");
+        Assert.Empty(Structural.Differences(admitted, again));
     }
 
     private sealed record NotInTheTable(string TaskId) : IMegaFlowMessage;

@@ -30,7 +30,7 @@ internal sealed class SchedulerHarness
     public List<ISchedulerEvent> Journal { get; } = [];
 
     /// <summary>Every admission so far, in the order it was granted.</summary>
-    public List<SchedulerLease> Admissions { get; } = [];
+    public List<Lease> Admissions { get; } = [];
 
     public SchedulerDecision Do(Func<SchedulerState, SchedulerDecision> decide)
     {
@@ -51,7 +51,7 @@ internal sealed class SchedulerHarness
     /// <summary>Plans admissions, applies them and returns the admitted task ids in order.</summary>
     public IReadOnlyList<string> Plan() => PlanLeases().Select(l => l.TaskId).ToList();
 
-    public IReadOnlyList<SchedulerLease> PlanLeases()
+    public IReadOnlyList<Lease> PlanLeases()
     {
         var planned = PlanAdmissions(State);
         foreach (var e in planned) Apply(e);
@@ -80,7 +80,7 @@ internal sealed class SchedulerHarness
         State = SchedulerLogic.Apply(State, e);
     }
 
-    public SchedulerLease Lease(string taskId) => State.Leases[taskId];
+    public Lease Lease(string taskId) => State.Leases[taskId];
 
     public IReadOnlyList<string> Queued(string pool) =>
         State.Queues.TryGetValue(pool, out var q) ? q.Values.Select(e => e.TaskId).ToList() : [];
@@ -144,7 +144,7 @@ internal static class SchedulerInvariants
         }));
     }
 
-    private static SortedDictionary<string, int> Counts(IEnumerable<IGrouping<string, SchedulerLease>> groups) =>
+    private static SortedDictionary<string, int> Counts(IEnumerable<IGrouping<string, Lease>> groups) =>
         new(groups.ToDictionary(g => g.Key, g => g.Count()));
 
     private static SortedDictionary<string, int> NonZero(IReadOnlyDictionary<string, int> d) =>

@@ -145,7 +145,7 @@ public class SchedulerPropertyTests
             _h.Apply(e);
         }
 
-        private void AssertIsHeadOfItsPool(SchedulerLease lease)
+        private void AssertIsHeadOfItsPool(Lease lease)
         {
             var head = _h.State.Queues[lease.Pool].First().Value;
             Assert.Equal((head.TaskId, head.Attempt, head.Seq), (lease.TaskId, lease.Attempt, lease.Seq));

@@ -19,7 +19,7 @@ public sealed class TaskFoldTests
         var fold = new TaskFold();
         fold.Apply(new Submitted("a", Spec("a"), T0));
         fold.Apply(new Queued("a", 1, T0.AddSeconds(1)));
-        fold.Apply(new Admitted("a", 1, new Lease("l", "e", "node-a:1", false), "node-a:1", T0.AddSeconds(2)));
+        fold.Apply(new Admitted("a", 1, new Contracts.Scheduling.Lease("a", 1, "l", "p", ExecutionMode.Ephemeral, "e", "node-a:1", Starting: true, Reused: false, 1, T0, T0.AddSeconds(2)), "node-a:1", T0.AddSeconds(2)));
         fold.Apply(new AttemptFailed("a", 1, FailureKind.Infrastructure, "node lost", T0.AddSeconds(3)));
         fold.Apply(new Submitted("b", Spec("b"), T0));
         fold.Apply(new Failed("b", 1, FailureKind.Agent, "bad action", T0.AddSeconds(5)));

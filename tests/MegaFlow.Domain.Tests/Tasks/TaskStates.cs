@@ -1,3 +1,5 @@
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Domain;
 using MegaFlow.Domain.Tasks;
@@ -13,8 +15,8 @@ internal static class TaskStates
 {
     public const string Id = "task-1";
     public static readonly DateTimeOffset T0 = new(2025, 1, 1, 12, 0, 0, TimeSpan.Zero);
-    public static readonly Lease Lease1 = new("lease-1", "env-1@node-a", "node-a", false);
-    public static readonly Lease Lease2 = new("lease-2", "env-2@node-b", "node-b", false);
+    public static readonly Lease Lease1 = new(Id, 1, "lease-1", "pool-a", ExecutionMode.Ephemeral, "env-1@node-a", "node-a", Starting: true, Reused: false, 1, T0, T0);
+    public static readonly Lease Lease2 = new(Id, 2, "lease-2", "pool-a", ExecutionMode.Ephemeral, "env-2@node-b", "node-b", Starting: true, Reused: false, 2, T0, T0);
 
     public static TaskState Apply(TaskState s, params ITaskEvent[] events) => events.Aggregate(s, TaskLogic.Apply);
 

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MegaFlow.Contracts;
+using MegaFlow.Contracts.Scheduling;
+
+namespace MegaFlow.Protocol.Serialization;
+
+/// <summary>
+/// Reads the task-side lease of journals written before the three lease types became one
+/// (<see cref="Lease"/>): <c>{"LeaseId","EnvironmentId","Node","ReusedEnvironment"}</c> inside task
+/// events, task snapshots and attempt histories. Such a lease comes back with its task, pool, mode,
+/// order and times empty — nothing a task reads from its lease — and is written in today's shape.
+/// Today's shape is read and written as the record is.
+/// </summary>
+internal sealed class LegacyLeaseConverter : JsonConverter<Lease>
+{
+    private const string LegacyReusedName = "ReusedEnvironment";
+    private JsonSerializerOptions? _plain;
+
+    public override Lease? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var doc = JsonDocument.ParseValue(ref reader);
+        var root = doc.RootElement;
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty(LegacyReusedName, out var reused))
+            return new Lease(
+                TaskId: "", Attempt: 0,
+                LeaseId: root.GetProperty(nameof(Lease.LeaseId)).GetString() ?? "",
+                Pool: "", Mode: default(ExecutionMode),
+                EnvironmentId: root.GetProperty(nameof(Lease.EnvironmentId)).GetString() ?? "",
+                Node: root.GetProperty(nameof(Lease.Node)).GetString() ?? "",
+                Starting: false, Reused: reused.GetBoolean(), Seq: 0,
+                EnqueuedAt: default, AdmittedAt: default);
+        return root.Deserialize<Lease>(Plain(options));
+    }
+
+    public override void Write(Utf8JsonWriter writer, Lease value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value, Plain(options));
+
+    // The same options without this converter, so the record's own (de)serialization does the work.
+    private JsonSerializerOptions Plain(JsonSerializerOptions options)
+    {
+        if (_plain is not null) return _plain;
+        var plain = new JsonSerializerOptions(options);
+        plain.Converters.Remove(this);
+        return _plain = plain;
+    }
+}
