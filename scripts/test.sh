@@ -9,6 +9,9 @@ bash scripts/postgres.sh
 # The Docker tests (tests/MegaFlow.Docker.Tests) need a running engine and the local images; a
 # failure to provide them fails the run (CI must not silently skip the Docker tests).
 bash scripts/docker.sh
+# The S3 tests start their own S3-compatible servers (s3rver) from this script.
+MEGAFLOW_S3RVER="$(bash scripts/s3.sh)"
+export MEGAFLOW_S3RVER
 export MEGAFLOW_TEST_POSTGRES="${MEGAFLOW_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Username=megaflow;Password=megaflow;Database=postgres}"
 
 dotnet build MegaFlow.Akka.sln -c Release -nologo -clp:ErrorsOnly

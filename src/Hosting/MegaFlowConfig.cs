@@ -31,6 +31,7 @@ public static class MegaFlowConfig
             }
             {{(s.DockerEndpoint is null ? "" : "megaflow.docker.endpoint = " + Quote(s.DockerEndpoint))}}
             {{(s.DockerPrepull is null ? "" : "megaflow.docker.prepull = [" + string.Join(", ", s.DockerPrepull.Select(Quote)) + "]")}}
+            {{(s.S3Artifacts is not { } s3 ? "" : $"megaflow.artifacts {{ store = s3, s3 {{ endpoint = {Quote(s3.Endpoint)}, bucket = {Quote(s3.Bucket)}, prefix = {Quote(s3.Prefix)} }} }}")}}
             """;
         var text = string.Join("\n", ClusterConfig.BaseHocon, Resource("persistence.conf"), overrides, ClusterConfig.EndpointHocon(s.Endpoint), s.ExtraHocon ?? "");
         return ClusterConfig.WithClusterFallbacks(ConfigurationFactory.ParseString(text)

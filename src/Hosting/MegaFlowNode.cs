@@ -23,6 +23,7 @@ using MegaFlow.Environments.Docker;
 using MegaFlow.Environments.LocalProcess;
 using MegaFlow.Environments.Simulated;
 using MegaFlow.Storage;
+using MegaFlow.Storage.S3;
 
 namespace MegaFlow.Hosting;
 
@@ -109,7 +110,12 @@ public static class MegaFlowNode
                 if (provider is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
             }
             var envConfig = mf.GetConfig("environment") ?? Config.Empty;
-            return new EnvironmentParts(provider, artifacts ?? new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts")), new EnvironmentActorSettings
+            if (artifacts is null)
+            {
+                artifacts = CreateArtifactStore(mf, dataDir);
+                if (artifacts is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
+            }
+            return new EnvironmentParts(provider, artifacts, new EnvironmentActorSettings
             {
                 // Environments, leases and slots belong to this incarnation of the node; container labels name its address.
                 Node = NodeKey.SelfIncarnation(system),
@@ -273,6 +279,39 @@ public static class MegaFlowNode
         if (settings.Problems() is { Count: > 0 } problems)
             throw new ConfigurationException("megaflow.docker: " + string.Join("; ", problems));
         return settings;
+    }
+
+    /// <summary>The artifact store megaflow.artifacts names: a local folder (default) or an S3-compatible bucket.</summary>
+    public static IArtifactStore CreateArtifactStore(Config mf, string dataDir)
+    {
+        var a = mf.GetConfig("artifacts") ?? Config.Empty;
+        var store = a.GetString("store", "local");
+        switch (store)
+        {
+            case "local":
+                return new LocalFolderArtifactStore(Path.Combine(dataDir, "artifacts"));
+            case "s3":
+                var s3 = a.GetConfig("s3") ?? Config.Empty;
+                var settings = new S3ArtifactSettings
+                {
+                    Endpoint = s3.GetString("endpoint", ""),
+                    Bucket = s3.GetString("bucket", ""),
+                    Prefix = s3.GetString("prefix", ""),
+                    PathStyle = s3.GetBoolean("path-style", true),
+                    Region = s3.GetString("region", "us-east-1"),
+                    AccessKeyEnv = s3.GetString("access-key-env", "AWS_ACCESS_KEY_ID"),
+                    SecretKeyEnv = s3.GetString("secret-key-env", "AWS_SECRET_ACCESS_KEY"),
+                    MultipartThreshold = s3.GetByteSize("multipart-threshold") ?? 16 * 1024 * 1024,
+                    PartSize = s3.GetByteSize("part-size") ?? 8 * 1024 * 1024,
+                    MaxAttempts = s3.GetInt("max-attempts", 5),
+                    RequestTimeout = s3.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(60)),
+                };
+                if (settings.Problems() is { Count: > 0 } problems)
+                    throw new ConfigurationException("megaflow.artifacts.s3: " + string.Join("; ", problems));
+                return new S3ArtifactStore(settings);
+            default:
+                throw new ConfigurationException($"megaflow.artifacts.store: unknown store '{store}' (expected local or s3)");
+        }
     }
 
     private static IEnvironmentProvider CreateProvider(Config mf, string dataDir, string systemName, string node)

@@ -46,6 +46,9 @@ public sealed record NodeSettings
     /// <summary>Images the Docker provider makes present at start (megaflow.docker.prepull) when set.</summary>
     public IReadOnlyList<string>? DockerPrepull { get; init; }
 
+    /// <summary>Artifacts in an S3-compatible bucket (megaflow.artifacts.store = s3) when set; null keeps the local folder.</summary>
+    public S3Location? S3Artifacts { get; init; }
+
     /// <summary>Extra HOCON that wins over the files (tests and benchmarks tune intervals with it).</summary>
     public string? ExtraHocon { get; init; }
 
@@ -103,6 +106,21 @@ public sealed record NodeSettings
             };
         if (V("MEGAFLOW_DOCKER_PREPULL") is { } prepull)
             s = s with { DockerPrepull = prepull.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+        if (V("MEGAFLOW_ARTIFACTS") is { } store)
+            s = store switch
+            {
+                "local" => s with { S3Artifacts = null },
+                "s3" => s with
+                {
+                    S3Artifacts = new S3Location(
+                        V("MEGAFLOW_S3_ENDPOINT") is { } url && !Uri.TryCreate(url, UriKind.Absolute, out _)
+                            ? throw new ArgumentException($"MEGAFLOW_S3_ENDPOINT: '{url}' is not an absolute URL like http://s3:4568")
+                            : V("MEGAFLOW_S3_ENDPOINT") ?? "",
+                        V("MEGAFLOW_S3_BUCKET") ?? throw new ArgumentException("MEGAFLOW_S3_BUCKET is required when MEGAFLOW_ARTIFACTS=s3"),
+                        V("MEGAFLOW_S3_PREFIX") ?? ""),
+                },
+                _ => throw new ArgumentException($"MEGAFLOW_ARTIFACTS: unknown store '{store}' (expected local or s3)"),
+            };
         if (s.Persistence == PersistenceBackend.Postgres && s.ConnectionString is null)
             throw new ArgumentException("MEGAFLOW_CONNECTION_STRING is required when MEGAFLOW_PERSISTENCE=postgres");
         return s;
@@ -118,3 +136,6 @@ public sealed record NodeSettings
             ? role
             : throw new ArgumentException($"MEGAFLOW_ROLES: unknown role '{role}' (expected scheduler, worker, trainer or client)");
 }
+
+/// <summary>An S3-compatible bucket for artifacts: service URL (empty: AWS), bucket and key prefix. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.</summary>
+public sealed record S3Location(string Endpoint, string Bucket, string Prefix);

@@ -98,6 +98,19 @@ public sealed class NodeSettingsTests
     }
 
     [Fact]
+    public void S3_artifact_variables_reach_megaflow_artifacts()
+    {
+        var c = Built(("MEGAFLOW_ARTIFACTS", "s3"), ("MEGAFLOW_S3_ENDPOINT", "http://s3:4568"), ("MEGAFLOW_S3_BUCKET", "runs"), ("MEGAFLOW_S3_PREFIX", "exp-7/"));
+
+        Assert.Equal("s3", c.GetString("megaflow.artifacts.store"));
+        Assert.Equal("http://s3:4568", c.GetString("megaflow.artifacts.s3.endpoint"));
+        Assert.Equal("runs", c.GetString("megaflow.artifacts.s3.bucket"));
+        Assert.Equal("exp-7/", c.GetString("megaflow.artifacts.s3.prefix"));
+        Assert.Equal(8 * 1024 * 1024, c.GetByteSize("megaflow.artifacts.s3.part-size"));
+        Assert.Equal("local", Built().GetString("megaflow.artifacts.store"));
+    }
+
+    [Fact]
     public void Blank_variables_count_as_unset()
     {
         var s = FromEnv(("MEGAFLOW_PORT", "  "), ("MEGAFLOW_ROLES", ""), ("MEGAFLOW_PERSISTENCE", " "));
@@ -120,6 +133,7 @@ public sealed class NodeSettingsTests
     [InlineData("MEGAFLOW_ROLES", "worker,boss")]
     [InlineData("MEGAFLOW_PERSISTENCE", "mysql")]
     [InlineData("MEGAFLOW_PROVIDER", "k8s")]
+    [InlineData("MEGAFLOW_ARTIFACTS", "ftp")]
     public void Bad_value_throws_naming_the_variable(string variable, string value)
     {
         var ex = Assert.Throws<ArgumentException>(() => FromEnv((variable, value)));
@@ -134,6 +148,14 @@ public sealed class NodeSettingsTests
         var ex = Assert.Throws<ArgumentException>(() => FromEnv(("MEGAFLOW_PERSISTENCE", "postgres")));
 
         Assert.Contains("MEGAFLOW_CONNECTION_STRING", ex.Message);
+    }
+
+    [Fact]
+    public void S3_artifacts_without_a_bucket_or_with_a_bad_endpoint_throw_naming_the_variable()
+    {
+        Assert.Contains("MEGAFLOW_S3_BUCKET", Assert.Throws<ArgumentException>(() => FromEnv(("MEGAFLOW_ARTIFACTS", "s3"))).Message);
+        Assert.Contains("MEGAFLOW_S3_ENDPOINT", Assert.Throws<ArgumentException>(() =>
+            FromEnv(("MEGAFLOW_ARTIFACTS", "s3"), ("MEGAFLOW_S3_BUCKET", "b"), ("MEGAFLOW_S3_ENDPOINT", "s3 host"))).Message);
     }
 
     // ---- defaults -------------------------------------------------------------------------------
