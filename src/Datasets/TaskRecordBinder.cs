@@ -105,6 +105,19 @@ public static class TaskRecordBinder
             if (!failed.Contains(field) && members[field].Get!(bound) is null)
                 errors.Add(field, "missing required field");
 
+        AgentSpec? agent = null;
+        if (bound.Agent is { } agentElement && !failed.Contains("agent"))
+        {
+            agent = AgentBinder.Bind(agentElement, source, errors);
+            if (agent is null) failed.Add("agent");
+        }
+        // Only the scripted agent replays actions; whether they are required depends on the agent.
+        if (bound.Actions is null && !failed.Contains("actions") && !failed.Contains("agent")
+            && (agent?.Kind ?? AgentKinds.Scripted) == AgentKinds.Scripted)
+            errors.Add("actions", "missing required field");
+        else if (bound.Actions is null && failed.Contains("agent"))
+            errors.Cover("actions");
+
         foreach (var member in members.Values.Distinct())
             if (member.Get!(bound) is double d && !double.IsFinite(d))
             {
@@ -113,7 +126,7 @@ public static class TaskRecordBinder
                 failed.Add(member.Name);
             }
 
-        var spec = ToSpec(bound, failed);
+        var spec = ToSpec(bound, failed) with { Agent = agent };
         if (bound.Replicas is { } n && !failed.Contains("replicas"))
         {
             if (n < 1)
@@ -305,6 +318,7 @@ public static class TaskRecordBinder
         if (type == typeof(double)) return "a number";
         if (type == typeof(List<string>)) return "an array of strings";
         if (type == typeof(Dictionary<string, string>)) return "an object with string values";
+        if (type == typeof(JsonElement)) return "an agent kind or an object";
         return $"a {type.Name}";
     }
 
