@@ -18,6 +18,9 @@ public static class TaskSpecValidator
     public const int MaxPayloadBytes = 64 * 1024;
 
     public const int MaxTaskIdLength = 200;
+
+    /// <summary>Metadata key of the task's problem statement: what the model agent is asked to solve.</summary>
+    public const string ProblemStatementKey = "problem_statement";
     public const int MaxRoundsLimit = 10_000;
     public const double MaxCpuLimit = 256;
     public const int MinMemoryLimitMb = 16;
@@ -59,6 +62,9 @@ public static class TaskSpecValidator
             errors.Add(new("scoreCommand", "is required"));
 
         ValidateAgent(errors, spec.Agent);
+        if (spec.Agent?.IsModel == true
+            && (spec.Metadata?.GetValueOrDefault(ProblemStatementKey) is not { } statement || string.IsNullOrWhiteSpace(statement)))
+            errors.Add(new($"metadata.{ProblemStatementKey}", "is required for the model agent (it is what the model is asked to solve)"));
         // Only the scripted agent replays actions; a model agent may still be given some (ignored).
         if (spec.Actions is null && spec.AgentKind == AgentKinds.Scripted)
             errors.Add(new("actions", "is required for the scripted agent (may be an empty list)"));
