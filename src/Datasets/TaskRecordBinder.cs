@@ -230,6 +230,13 @@ public static class TaskRecordBinder
             return root;
         }
         var expected = TypeAt(type, path, options);
+        // A member bound as a JsonElement (agent) fails as a whole on a name given twice inside it: name that one.
+        if ((Nullable.GetUnderlyingType(expected ?? typeof(object)) ?? expected) == typeof(JsonElement) && value.ValueKind == JsonValueKind.Object
+            && value.EnumerateObject().GroupBy(p => p.Name, names).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            errors.Add($"{field}.{twice.Key}", "appears more than once");
+            return root;
+        }
         errors.Add(field, expected is not null && value.ValueKind != JsonValueKind.Undefined
             ? $"must be {Expected(expected)} (got {Describe(value)})"
             : StripPosition(e.Message));
