@@ -46,6 +46,17 @@ public sealed class ModelAgentTests
     }
 
     [Fact]
+    public async Task A_base_url_with_a_trailing_slash_reaches_the_same_path()
+    {
+        await using var server = ChatServer.Replying("```bash\nls\n```");
+        var spec = new AgentSpec { Kind = AgentKinds.Model, Endpoint = server.BaseUrl + "/", Model = "tiny" };
+
+        await new ModelAgent(Fast).DecideAsync(Context(server.BaseUrl, spec), CancellationToken.None);
+
+        Assert.Equal("/v1/chat/completions", Assert.Single(server.Requests).Path);
+    }
+
+    [Fact]
     public async Task Submit_ends_the_rounds()
     {
         await using var server = ChatServer.Replying("Done.\n```bash\nsubmit\n```");

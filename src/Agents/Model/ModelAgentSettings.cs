@@ -7,7 +7,7 @@ namespace MegaFlow.Agents.Model;
 public sealed record ModelAgentSettings
 {
     /// <summary>Base URL (…/v1) of the cluster's model service, used when a spec names no endpoint.</summary>
-    public Uri DefaultEndpoint { get; init; } = new("http://127.0.0.1:8558/v1");
+    public Uri DefaultEndpoint { get; init; } = new("http://127.0.0.1:8000/v1");
 
     /// <summary>Model name sent to the default endpoint when a spec names none.</summary>
     public string DefaultModel { get; init; } = "megaflow-policy";
