@@ -147,6 +147,20 @@ public sealed class MegaFlowClient : IAsyncDisposable
         return new DatasetSubmission(read, accepted);
     }
 
+    /// <summary>
+    /// As <see cref="SubmitFileAsync"/> for a JSONL of SWE-bench records as published (SWE-bench, Lite,
+    /// Verified, SWE-Gym) or in the extended shape (<see cref="SweBenchImport"/>): test commands from the
+    /// records, <see cref="SweBenchOptions.TestCommands"/> or the pytest default; official image names.
+    /// </summary>
+    public async Task<DatasetSubmission> SubmitSweBenchFileAsync(string path, SweBenchOptions? options = null, IProgress<int>? progress = null, CancellationToken ct = default)
+    {
+        var read = SweBenchImport.Read(path, options);
+        if (read.Specs.Count == 0)
+            return new DatasetSubmission(read, []);
+        var accepted = await SubmitBatchAsync(read.Specs, progress: progress, ct: ct);
+        return new DatasetSubmission(read, accepted);
+    }
+
     public async Task<bool> CancelAsync(string taskId, string reason, CancellationToken ct = default) =>
         await _refs.Tasks.Ask<object>(new CancelTask(taskId, reason), _options.RequestTimeout, ct) is CancelAccepted;
 

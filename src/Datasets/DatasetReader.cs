@@ -13,16 +13,16 @@ namespace MegaFlow.Datasets;
 /// </summary>
 public static class DatasetReader
 {
-    /// <summary>Fields a record must have.</summary>
+    /// <summary>Fields every record must have. <c>actions</c> is required too unless the agent is a model (<see cref="AgentBinder"/>).</summary>
     public static IReadOnlyList<string> RequiredFields { get; } =
-        ["taskId", "mode", "image", "actions", "scoreCommand"];
+        ["taskId", "mode", "image", "scoreCommand"];
 
     /// <summary>Every field a record may have; anything else is an error.</summary>
     public static IReadOnlyList<string> Fields { get; } =
     [
         "taskId", "mode", "image", "pool", "actions", "scoreCommand", "maxRounds",
         "setupTimeoutSeconds", "runTimeoutSeconds", "scoringTimeoutSeconds", "execTimeoutSeconds",
-        "maxInfraRetries", "cpuLimit", "memoryLimitMb", "pidsLimit", "network", "metadata", "replicas", "dataset",
+        "maxInfraRetries", "cpuLimit", "memoryLimitMb", "pidsLimit", "network", "metadata", "agent", "replicas", "dataset",
     ];
 
     /// <summary>Metadata key the <c>dataset</c> field is stored under.</summary>

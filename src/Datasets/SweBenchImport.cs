@@ -15,15 +15,37 @@ public sealed record SweBenchRecordResult(TaskSpec? Spec, IReadOnlyList<Validati
 }
 
 /// <summary>
-/// Imports SWE-bench-style records: instance_id, repo, base_commit, problem_statement, image (or a
-/// name derived from instance_id), setup and test commands, FAIL_TO_PASS / PASS_TO_PASS. Other
-/// fields of the record are ignored; the gold <c>patch</c> in particular never reaches the task.
+/// Imports SWE-bench records — as published (SWE-bench, Lite, Verified, SWE-Gym: FAIL_TO_PASS and
+/// PASS_TO_PASS as JSON-encoded strings, no test command) or in our extended shape (arrays, an image,
+/// setup and test commands). From a record: instance_id, repo, base_commit, problem_statement, version,
+/// FAIL_TO_PASS / PASS_TO_PASS, test_patch, and optionally image, setup, test_cmd. Other fields are
+/// ignored; the gold <c>patch</c> in particular never reaches the task.
+/// <para>The test command is the record's <c>test_cmd</c> (or <c>test_command</c>), else the
+/// <see cref="SweBenchOptions.TestCommands"/> entry for its repository and version, else
+/// <see cref="DefaultTestCommand"/>; the tests of FAIL_TO_PASS then PASS_TO_PASS follow it as arguments.
+/// The image is the record's, else the official harness's name (<see cref="ImageName"/>).</para>
 /// </summary>
 public static partial class SweBenchImport
 {
     /// <summary>Record fields that must be present.</summary>
     public static IReadOnlyList<string> RequiredFields { get; } =
-        ["instance_id", "repo", "base_commit", "problem_statement", "test_cmd", "FAIL_TO_PASS"];
+        ["instance_id", "repo", "base_commit", "problem_statement", "FAIL_TO_PASS"];
+
+    /// <summary>
+    /// The test command when neither the record nor the test map has one: pytest, reporting every
+    /// test's outcome (<c>-rA</c>, as the official harness runs pytest repositories). Test ids in the
+    /// pytest form (<c>tests/test_x.py::test_y</c>) work as they are; repositories with another runner
+    /// (django's runtests.py, sympy's bin/test) need a test map entry.
+    /// </summary>
+    public const string DefaultTestCommand = "pytest -rA";
+
+    /// <summary>
+    /// The image the official harness builds for <paramref name="instanceId"/>, as published on Docker Hub:
+    /// <c>&lt;prefix&gt;sweb.eval.x86_64.&lt;instance id lowercased, "__" replaced by "_1776_"&gt;:latest</c>
+    /// (Docker Hub names may not hold "__"), e.g. <c>swebench/sweb.eval.x86_64.django_1776_django-11099:latest</c>.
+    /// </summary>
+    public static string ImageName(string instanceId, string prefix = "swebench/") =>
+        $"{prefix}sweb.eval.x86_64.{instanceId.ToLowerInvariant().Replace("__", "_1776_", StringComparison.Ordinal)}:latest";
 
     /// <summary>Heredoc delimiter for the test patch inside the score command.</summary>
     public const string TestPatchDelimiter = "MEGAFLOW_TEST_PATCH_EOF";
@@ -74,14 +96,22 @@ public static partial class SweBenchImport
         var repo = RequiredString(record, "repo", null, errors);
         var baseCommit = RequiredString(record, "base_commit", null, errors);
         var problem = RequiredString(record, "problem_statement", null, errors);
+        if (problem is null)
+            // Its absence is already reported; the model agent's own check on metadata would repeat it.
+            errors.Cover("metadata");
 
         var image = OptionalString(record, "image", errors);
         if (image is null && instanceId is not null)
-            image = options.ImagePrefix + instanceId.ToLowerInvariant();
+            image = ImageName(instanceId, options.ImagePrefix);
         else if (image is null)
             errors.Cover("image");
 
+        var version = record.TryGetProperty("version", out var v) && v.ValueKind is JsonValueKind.String or JsonValueKind.Number
+            ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText()
+            : null;
         var testCmd = TestCommand(record, errors);
+        if (testCmd is null && !errors.Covers("test_cmd") && !errors.Covers("test_command"))
+            testCmd = (repo is null ? null : options.TestCommands.Lookup(repo, version)) ?? DefaultTestCommand;
         var failToPass = Tests(record, "FAIL_TO_PASS", required: true, errors);
         var passToPass = Tests(record, "PASS_TO_PASS", required: false, errors) ?? [];
         if (failToPass is not null && failToPass.Count + passToPass.Count == 0)
@@ -95,6 +125,10 @@ public static partial class SweBenchImport
             errors.Cover("scoreCommand");
 
         var actions = Setup(record, errors);
+        var agent = options.Agent ?? (actions.Count > 0 ? null : new AgentSpec { Kind = AgentKinds.Model });
+        if (agent?.IsModel == true && actions.Count > 0)
+            // The model agent runs no scripted commands: setup would be silently skipped.
+            errors.Add("setup", "the model agent does not run setup commands; bake them into the image or use the scripted agent");
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -115,6 +149,7 @@ public static partial class SweBenchImport
             Mode = options.Mode,
             Image = image,
             Actions = actions,
+            Agent = agent,
             ScoreCommand = scoreCommand,
             Metadata = metadata,
         };
@@ -151,8 +186,6 @@ public static partial class SweBenchImport
             errors.Add("test_cmd", $"differs from test_command ('{a}' vs '{b}'); give one");
             return null;
         }
-        if (a is null && b is null && !errors.Covers("test_cmd") && !errors.Covers("test_command"))
-            errors.Add("test_cmd", "missing required field (test_cmd or test_command)");
         return a ?? b;
     }
 

@@ -17,8 +17,24 @@ public sealed record SweBenchOptions
     /// <summary>Stored as metadata["dataset"] on every task.</summary>
     public string Dataset { get; init; } = "swe-bench";
 
-    /// <summary>Prefix of the derived image <c>&lt;prefix&gt;&lt;instance_id lowercased&gt;</c> when a record names none.</summary>
+    /// <summary>
+    /// Registry (and namespace) prefix of the image named as the official harness names it, for a
+    /// record that names none: <c>&lt;prefix&gt;sweb.eval.x86_64.&lt;instance_id lowercased, "__" → "_1776_"&gt;:latest</c>
+    /// (see <see cref="SweBenchImport.ImageName"/>). The default is Docker Hub's <c>swebench/</c>.
+    /// </summary>
     public string ImagePrefix { get; init; } = "swebench/";
+
+    /// <summary>
+    /// Test commands by repository and version for records without <c>test_cmd</c> (the published
+    /// datasets have none). A record's own command wins; without either, <see cref="SweBenchImport.DefaultTestCommand"/>.
+    /// </summary>
+    public SweBenchTestMap TestCommands { get; init; } = SweBenchTestMap.Empty;
+
+    /// <summary>
+    /// The agent of every task. Null (default): the model agent (the problem statement is its prompt),
+    /// except for records with <c>setup</c> commands, which the scripted agent replays as before.
+    /// </summary>
+    public AgentSpec? Agent { get; init; }
 
     /// <summary>Replicas per instance (a group per instance, as in <see cref="Replicas"/>).</summary>
     public int Replicas { get; init; } = 1;

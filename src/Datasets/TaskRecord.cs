@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace MegaFlow.Datasets;
@@ -27,6 +28,8 @@ internal sealed class TaskRecord
     public int? PidsLimit { get; set; }
     public string? Network { get; set; }
     public Dictionary<string, string>? Metadata { get; set; }
+    /// <summary>A kind ("model") or an object; bound by <see cref="AgentBinder"/>, which names each agent.* field.</summary>
+    public JsonElement? Agent { get; set; }
     public int? Replicas { get; set; }
     public string? Dataset { get; set; }
 }

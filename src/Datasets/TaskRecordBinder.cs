@@ -105,6 +105,19 @@ public static class TaskRecordBinder
             if (!failed.Contains(field) && members[field].Get!(bound) is null)
                 errors.Add(field, "missing required field");
 
+        AgentSpec? agent = null;
+        if (bound.Agent is { } agentElement && !failed.Contains("agent"))
+        {
+            agent = AgentBinder.Bind(agentElement, source, errors);
+            if (agent is null) failed.Add("agent");
+        }
+        // Only the scripted agent replays actions; whether they are required depends on the agent.
+        if (bound.Actions is null && !failed.Contains("actions") && !failed.Contains("agent")
+            && (agent?.Kind ?? AgentKinds.Scripted) == AgentKinds.Scripted)
+            errors.Add("actions", "missing required field");
+        else if (bound.Actions is null && failed.Contains("agent"))
+            errors.Cover("actions");
+
         foreach (var member in members.Values.Distinct())
             if (member.Get!(bound) is double d && !double.IsFinite(d))
             {
@@ -113,7 +126,7 @@ public static class TaskRecordBinder
                 failed.Add(member.Name);
             }
 
-        var spec = ToSpec(bound, failed);
+        var spec = ToSpec(bound, failed) with { Agent = agent };
         if (bound.Replicas is { } n && !failed.Contains("replicas"))
         {
             if (n < 1)
@@ -217,6 +230,13 @@ public static class TaskRecordBinder
             return root;
         }
         var expected = TypeAt(type, path, options);
+        // A member bound as a JsonElement (agent) fails as a whole on a name given twice inside it: name that one.
+        if ((Nullable.GetUnderlyingType(expected ?? typeof(object)) ?? expected) == typeof(JsonElement) && value.ValueKind == JsonValueKind.Object
+            && value.EnumerateObject().GroupBy(p => p.Name, names).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            errors.Add($"{field}.{twice.Key}", "appears more than once");
+            return root;
+        }
         errors.Add(field, expected is not null && value.ValueKind != JsonValueKind.Undefined
             ? $"must be {Expected(expected)} (got {Describe(value)})"
             : StripPosition(e.Message));
@@ -305,6 +325,7 @@ public static class TaskRecordBinder
         if (type == typeof(double)) return "a number";
         if (type == typeof(List<string>)) return "an array of strings";
         if (type == typeof(Dictionary<string, string>)) return "an object with string values";
+        if (type == typeof(JsonElement)) return "an agent kind or an object";
         return $"a {type.Name}";
     }
 

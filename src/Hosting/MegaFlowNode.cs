@@ -15,6 +15,8 @@ using MegaFlow.Actors.Scheduling;
 using MegaFlow.Actors.SingleNode;
 using MegaFlow.Actors.Tasks;
 using MegaFlow.Actors.Tasks.ReadModel;
+using MegaFlow.Agents;
+using MegaFlow.Agents.Model;
 using MegaFlow.Domain.Agents;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
@@ -30,7 +32,7 @@ namespace MegaFlow.Hosting;
 /// <summary>What a host may hand a node instead of what its configuration names (tests, benchmarks, host programs).</summary>
 /// <param name="Provider">The environment provider; null makes the one megaflow.provider names (and the node disposes it).</param>
 /// <param name="Artifacts">The artifact store; null is the local folder under the data directory.</param>
-/// <param name="Agent">The agent; null is the scripted agent.</param>
+/// <param name="Agent">The agent; null is the <see cref="AgentRouter"/> of every kind (scripted, model) configured from megaflow.agents.</param>
 public sealed record NodeComponents(IEnvironmentProvider? Provider = null, IArtifactStore? Artifacts = null, IAgent? Agent = null);
 
 /// <summary>
@@ -53,7 +55,7 @@ public static class MegaFlowNode
         builder.WithSchedulerProxy(config).WithTaskReadModel();
         if (isWorker)
             builder.WithEnvironmentRegion(config, components.Provider, components.Artifacts)
-                .WithTaskRegion(config, components.Agent ?? ScriptedAgent.Instance);
+                .WithTaskRegion(config, AgentOf(components, config));
         else
             builder.WithRegionProxies(config);
         if (settings.Roles.Contains(MegaFlowProxies.SchedulerRole(config)))
@@ -146,6 +148,10 @@ public static class MegaFlowNode
             MegaFlowProxies.TaskExtractor(config),
             new ShardOptions { Role = MegaFlowProxies.WorkerRole(config), RememberEntities = true, HandOffStopMessage = PoisonPill.Instance });
 
+    // The host's agent, or the router over every kind (scripted, model) configured from megaflow.agents.
+    private static IAgent AgentOf(NodeComponents components, Config config) =>
+        components.Agent ?? AgentRouter.Create(ReadModelAgentSettings(config.GetConfig("megaflow")));
+
     private static Func<string, Props> TaskProps(ActorSystem system, Config config, Func<TaskActorRefs> refs, IAgent agent)
     {
         var taskSettings = ReadTaskSettings(config.GetConfig("megaflow.task"), NodeKey.Self(system)); // where the task ran, for people
@@ -203,7 +209,7 @@ public static class MegaFlowNode
             registry.Register<ActorKeys.Environments>(environments);
             var tasks = system.ActorOf(EntityParent.Props(
                 TaskProps(system, config, () => new TaskActorRefs(registry.Get<ActorKeys.Scheduler>(), environments, topics, ActorRefs.Nobody),
-                    components.Agent ?? ScriptedAgent.Instance),
+                    AgentOf(components, config)),
                 MegaFlowProxies.TaskExtractor(config)), "tasks");
             registry.Register<ActorKeys.Tasks>(tasks);
             var scheduler = system.ActorOf(SchedulerProps(config, tasks, topics, singleNode: node), "scheduler");
@@ -242,6 +248,27 @@ public static class MegaFlowNode
         ExecGrace = c.GetTimeSpan("exec-grace", TimeSpan.FromSeconds(15)),
         LingerAfterFinish = c.GetTimeSpan("linger-after-finish", TimeSpan.FromSeconds(2)),
     };
+
+    /// <summary>The model agent's settings from <c>megaflow.agents</c>; an endpoint that is not an http(s) URL stops the node at start.</summary>
+    public static ModelAgentSettings ReadModelAgentSettings(Config mf)
+    {
+        var c = mf.GetConfig("agents") ?? Config.Empty;
+        var defaults = new ModelAgentSettings();
+        var endpoint = c.GetString("model-endpoint", defaults.DefaultEndpoint.ToString());
+        return new ModelAgentSettings
+        {
+            DefaultEndpoint = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                ? uri
+                : throw new ArgumentException($"megaflow.agents.model-endpoint: '{endpoint}' is not an absolute http(s) URL"),
+            DefaultModel = c.GetString("model", defaults.DefaultModel),
+            DefaultApiKeyEnv = c.GetString("api-key-env", defaults.DefaultApiKeyEnv),
+            Retries = c.GetInt("retries", defaults.Retries),
+            RetryBackoff = c.GetTimeSpan("retry-backoff", defaults.RetryBackoff),
+            RequestTimeout = c.GetTimeSpan("request-timeout", defaults.RequestTimeout),
+            ObservationChars = c.GetInt("observation-chars", defaults.ObservationChars),
+            FormatRetries = c.GetInt("format-retries", defaults.FormatRetries),
+        };
+    }
 
     private static EnvironmentJanitorSettings ReadJanitorSettings(Config mf) => new()
     {

@@ -62,8 +62,8 @@ public sealed class SweBenchImportTests
 
         Assert.Empty(result.Errors);
         var spec = result.Spec!;
-        // Derived image: lowercased, double underscore kept.
-        Assert.Equal("swebench/gizmo__parser-7", spec.Image);
+        // Derived image: the official harness's name, lowercased, "__" as "_1776_".
+        Assert.Equal("swebench/sweb.eval.x86_64.gizmo_1776_parser-7:latest", spec.Image);
         Assert.Equal(["make deps"], spec.Actions!);
         Assert.Equal("python -m pytest tests/test_split.py::test_empty_field 'tests/test_split.py::test_it'\\''s_fine'", spec.ScoreCommand);
         Assert.Equal(["tests/test_split.py::test_empty_field"], JsonSerializer.Deserialize<string[]>(spec.Metadata!["fail_to_pass"])!);
@@ -108,7 +108,7 @@ public sealed class SweBenchImportTests
         var spec = SweBenchImport.FromRecord(Parse(StringRecord), options).Spec!;
         Assert.Equal(ExecutionMode.Persistent, spec.ExecutionMode);
         Assert.Equal("swe-mini", spec.Metadata!["dataset"]);
-        Assert.Equal("local/gizmo__parser-7", spec.Image);
+        Assert.Equal("local/sweb.eval.x86_64.gizmo_1776_parser-7:latest", spec.Image);
         Assert.Equal(50, spec.MaxRounds);
         Assert.Equal(3600, spec.RunTimeoutSeconds);
         Assert.Equal("swe", spec.Pool);
@@ -133,12 +133,14 @@ public sealed class SweBenchImportTests
     }
 
     [Fact]
-    public void A_missing_test_command_names_both_accepted_fields()
+    public void A_missing_test_command_is_no_longer_an_error_but_the_documented_default()
     {
+        // Issue 11 item 6: published records carry no test command (it was required before).
         var record = System.Text.Json.Nodes.JsonNode.Parse(MinimalRecord)!.AsObject();
         record.Remove("test_cmd");
         var result = SweBenchImport.FromRecord(Parse(record.ToJsonString()));
-        Assert.Equal("test_cmd: missing required field (test_cmd or test_command)", Assert.Single(result.Errors).ToString());
+        Assert.Empty(result.Errors);
+        Assert.Equal("pytest -rA t1", result.Spec!.ScoreCommand);
     }
 
     [Theory]

@@ -120,7 +120,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         {
             if (!IsAwaited(m.Attempt, m.Round)) return;
             _decidingRound = 0;
-            FailAttempt(FailureKind.Agent, AgentError(m.Round, m.Error));
+            FailAgent(m.Round, m.Error);
         });
         Command<ResetDone>(m =>
         {
@@ -348,7 +348,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         }
         catch (Exception e)
         {
-            FailAttempt(FailureKind.Agent, AgentError(round, e));
+            FailAgent(round, e);
             return;
         }
         if (pending.IsCompletedSuccessfully)
@@ -383,12 +383,16 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         SendExec(decision.Command!, $"round-{_state.Steps.Count + 1}");
     }
 
-    // An agent that cannot decide is the agent's failure, not the infrastructure's: a result, not
-    // retried (a model service that is down would fail every retry the same way).
-    private static string AgentError(int round, Exception e)
+    // An agent that cannot decide is the agent's failure: a result, not retried. Except when it says
+    // what it depends on is down (AgentInfrastructureException: a model endpoint unreachable or
+    // answering 5xx after the agent's own retries): that is the infrastructure's, retried on its budget.
+    private void FailAgent(int round, Exception e)
     {
         var error = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
-        return $"agent failed to decide round {round}: {error.GetType().Name}: {error.Message}";
+        if (error is AgentInfrastructureException infra)
+            FailAttempt(FailureKind.Infrastructure, $"agent could not decide round {round}: {infra.Message}");
+        else
+            FailAttempt(FailureKind.Agent, $"agent failed to decide round {round}: {error.GetType().Name}: {error.Message}");
     }
 
     /// <summary>Calls off a pending decision: its answer will be ignored, and the agent may stop working on it.</summary>

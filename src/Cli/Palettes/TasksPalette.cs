@@ -24,8 +24,13 @@ internal static class TasksPalette
         var file = new Argument<string>("FILE") { Description = "a JSONL dataset, one task per line (docs/datasets.md)" };
         var skipInvalid = new Option<bool>("--skip-invalid") { Description = "submit the valid lines of a file with errors" };
         var watchAfter = new Option<bool>("--watch") { Description = "then follow the tasks to the end" };
-        var submit = host.Api(new Command("submit", "validate a JSONL dataset (every bad line reported) and submit it") { file, skipInvalid, watchAfter },
-            (c, p) => Submit(c, p.GetRequiredValue(file), p.GetValue(skipInvalid), p.GetValue(watchAfter)));
+        var format = new Option<string>("--format") { HelpName = "F", Description = "tasks (default: MegaFlow task records) or swe-bench (SWE-bench / Lite / Verified / SWE-Gym records as published)" };
+        var testMap = new Option<string>("--test-map") { HelpName = "FILE", Description = "swe-bench: JSON of test commands by repository (and version) for records without test_cmd" };
+        var imagePrefix = new Option<string>("--image-prefix") { HelpName = "P", Description = "swe-bench: registry prefix of the official images (default swebench/)" };
+        var agent = new Option<string>("--agent") { HelpName = "KIND", Description = "swe-bench: model (default; scripted for records with setup) or scripted" };
+        var submit = host.Api(new Command("submit", "validate a JSONL dataset (every bad line reported) and submit it") { file, skipInvalid, watchAfter, format, testMap, imagePrefix, agent },
+            (c, p) => Submit(c, p.GetRequiredValue(file), p.GetValue(skipInvalid), p.GetValue(watchAfter),
+                new SubmitFormat(p.GetValue(format), p.GetValue(testMap), p.GetValue(imagePrefix), p.GetValue(agent))));
 
         var show = new Argument<string>("TASK_ID") { Description = "the task's id" };
         var cancel = new Argument<string>("TASK_ID") { Description = "the task's id" };
@@ -69,10 +74,50 @@ internal static class TasksPalette
         return host.JournalList(status, p.GetValue<bool>(ApiOptions.JsonOption));
     }
 
-    private static async Task<int> Submit(CliContext c, string file, bool skipInvalid, bool watch)
+    /// <summary>How `tasks submit` reads its file: <c>--format</c> and the swe-bench options.</summary>
+    private sealed record SubmitFormat(string? Format, string? TestMap, string? ImagePrefix, string? Agent)
+    {
+        public const string Tasks = "tasks";
+        public const string SweBench = "swe-bench";
+
+        public DatasetReadResult Read(string file, bool skipInvalid)
+        {
+            var format = Format ?? Tasks;
+            if (format == Tasks)
+            {
+                if (new[] { ("--test-map", TestMap), ("--image-prefix", ImagePrefix), ("--agent", Agent) }.FirstOrDefault(o => o.Item2 is not null) is { Item2: not null } other)
+                    throw new UsageException($"tasks submit: {other.Item1} goes with --format swe-bench (task records name their own image and agent)");
+                return DatasetReader.Read(file, new DatasetOptions { SkipInvalidLines = skipInvalid });
+            }
+            if (format != SweBench)
+                throw new UsageException($"tasks submit: unknown --format '{format}' (expected {Tasks} or {SweBench})");
+            if (Agent is not null && !AgentKinds.All.Contains(Agent))
+                throw new UsageException($"tasks submit: unknown --agent '{Agent}' (expected {string.Join(" or ", AgentKinds.All)})");
+            if (TestMap is not null && !File.Exists(TestMap))
+                throw new UsageException($"tasks submit: test map '{TestMap}' does not exist");
+            SweBenchTestMap map;
+            try
+            {
+                map = TestMap is null ? SweBenchTestMap.Empty : SweBenchTestMap.Load(TestMap);
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException($"tasks submit: {e.Message}");
+            }
+            return SweBenchImport.Read(file, new SweBenchOptions
+            {
+                SkipInvalidLines = skipInvalid,
+                TestCommands = map,
+                ImagePrefix = ImagePrefix ?? SweBenchOptions.Default.ImagePrefix,
+                Agent = Agent is null ? null : new AgentSpec { Kind = Agent },
+            });
+        }
+    }
+
+    private static async Task<int> Submit(CliContext c, string file, bool skipInvalid, bool watch, SubmitFormat format)
     {
         if (!File.Exists(file)) throw new UsageException($"tasks submit: file '{file}' does not exist");
-        var read = DatasetReader.Read(file, new DatasetOptions { SkipInvalidLines = skipInvalid });
+        var read = format.Read(file, skipInvalid);
         foreach (var e in read.Errors) c.Error.WriteLine($"{file}: {e}");
         if (read.Specs.Count == 0)
         {

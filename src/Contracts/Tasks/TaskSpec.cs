@@ -24,6 +24,12 @@ public sealed record TaskSpec
     /// <summary>The scripted agent's actions: one shell command per round.</summary>
     public IReadOnlyList<string>? Actions { get; init; }
 
+    /// <summary>
+    /// The agent that decides the rounds; null (every spec and journal from before agents could be
+    /// named) is the scripted agent, see <see cref="AgentKind"/>.
+    /// </summary>
+    public AgentSpec? Agent { get; init; }
+
     /// <summary>Run in the same environment after the agent's rounds; exit code 0 means solved.</summary>
     public string? ScoreCommand { get; init; }
 
@@ -64,6 +70,10 @@ public sealed record TaskSpec
     [JsonIgnore]
     public ExecutionMode ExecutionMode =>
         string.Equals(Mode, "persistent", StringComparison.OrdinalIgnoreCase) ? ExecutionMode.Persistent : ExecutionMode.Ephemeral;
+
+    /// <summary>The agent kind: <see cref="AgentSpec.Kind"/>, or scripted when the spec names no agent.</summary>
+    [JsonIgnore]
+    public string AgentKind => Agent?.Kind ?? AgentKinds.Scripted;
 
     /// <summary>The pool this task draws from (persistent mode) or is counted against (per-pool caps).</summary>
     [JsonIgnore]

@@ -18,6 +18,9 @@ public static class TaskSpecValidator
     public const int MaxPayloadBytes = 64 * 1024;
 
     public const int MaxTaskIdLength = 200;
+
+    /// <summary>Metadata key of the task's problem statement: what the model agent is asked to solve.</summary>
+    public const string ProblemStatementKey = "problem_statement";
     public const int MaxRoundsLimit = 10_000;
     public const double MaxCpuLimit = 256;
     public const int MinMemoryLimitMb = 16;
@@ -27,6 +30,8 @@ public static class TaskSpecValidator
 
     // Docker network names: a letter or digit, then letters, digits, '_', '.', '-'.
     private static readonly System.Text.RegularExpressions.Regex NetworkName = new("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$");
+
+    private static readonly System.Text.RegularExpressions.Regex EnvName = new("^[A-Za-z_][A-Za-z0-9_]{0,255}$");
 
     public static IReadOnlyList<ValidationError> Validate(TaskSpec? spec)
     {
@@ -56,9 +61,14 @@ public static class TaskSpecValidator
         if (string.IsNullOrWhiteSpace(spec.ScoreCommand))
             errors.Add(new("scoreCommand", "is required"));
 
-        if (spec.Actions is null)
-            errors.Add(new("actions", "is required (may be an empty list)"));
-        else
+        ValidateAgent(errors, spec.Agent);
+        if (spec.Agent?.IsModel == true
+            && (spec.Metadata?.GetValueOrDefault(ProblemStatementKey) is not { } statement || string.IsNullOrWhiteSpace(statement)))
+            errors.Add(new($"metadata.{ProblemStatementKey}", "is required for the model agent (it is what the model is asked to solve)"));
+        // Only the scripted agent replays actions; a model agent may still be given some (ignored).
+        if (spec.Actions is null && spec.AgentKind == AgentKinds.Scripted)
+            errors.Add(new("actions", "is required for the scripted agent (may be an empty list)"));
+        else if (spec.Actions is not null)
             for (var i = 0; i < spec.Actions.Count; i++)
                 if (string.IsNullOrWhiteSpace(spec.Actions[i]))
                     errors.Add(new($"actions[{i}]", "is empty"));
@@ -98,6 +108,8 @@ public static class TaskSpecValidator
             ("scoreCommand", Bytes(spec.ScoreCommand)),
             ("image", Bytes(spec.Image)),
             ("pool", Bytes(spec.Pool)),
+            ("agent", Bytes(spec.Agent?.Kind) + Bytes(spec.Agent?.Endpoint) + Bytes(spec.Agent?.Model)
+                      + Bytes(spec.Agent?.ApiKeyEnv) + Bytes(spec.Agent?.Template)),
         };
         var total = sizes.Sum(s => s.Bytes);
         if (total > MaxPayloadBytes)
@@ -139,6 +151,55 @@ public static class TaskSpecValidator
                 return "must not contain whitespace, control characters, '/', '\\' or '%' (an id must be one URL path segment)";
         }
         return null;
+    }
+
+    private static void ValidateAgent(List<ValidationError> errors, AgentSpec? agent)
+    {
+        if (agent is null)
+            return;
+        if (string.IsNullOrWhiteSpace(agent.Kind))
+        {
+            errors.Add(new("agent.kind", $"is required ({string.Join(" or ", AgentKinds.All)})"));
+            return;
+        }
+        if (!AgentKinds.All.Contains(agent.Kind, StringComparer.Ordinal))
+        {
+            errors.Add(new("agent.kind", $"unknown agent kind '{agent.Kind}' (expected {string.Join(" or ", AgentKinds.All)})"));
+            return;
+        }
+        if (agent.Kind == AgentKinds.Scripted)
+        {
+            // Settings of a model given to the scripted agent would be silently ignored: say so instead.
+            foreach (var (field, set) in new[]
+                     {
+                         ("endpoint", agent.Endpoint is not null), ("model", agent.Model is not null),
+                         ("apiKeyEnv", agent.ApiKeyEnv is not null), ("template", agent.Template is not null),
+                         ("temperature", agent.Temperature is not null), ("maxTokens", agent.MaxTokens is not null),
+                     })
+                if (set)
+                    errors.Add(new($"agent.{field}", "applies to the model agent only (agent.kind is scripted)"));
+            return;
+        }
+
+        if (agent.Endpoint is not null)
+        {
+            if (!Uri.TryCreate(agent.Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                errors.Add(new("agent.endpoint", $"'{agent.Endpoint}' is not an absolute http(s) URL (an OpenAI-compatible base URL such as http://host:8000/v1)"));
+            else if (!string.IsNullOrEmpty(uri.UserInfo))
+                errors.Add(new("agent.endpoint", "must not carry credentials; name an environment variable in agent.apiKeyEnv"));
+            if (string.IsNullOrWhiteSpace(agent.Model))
+                errors.Add(new("agent.model", "is required when agent.endpoint names an external endpoint"));
+        }
+        if (agent.Model is not null && string.IsNullOrWhiteSpace(agent.Model))
+            errors.Add(new("agent.model", "must not be empty"));
+        if (agent.ApiKeyEnv is not null && !EnvName.IsMatch(agent.ApiKeyEnv))
+            errors.Add(new("agent.apiKeyEnv", $"'{agent.ApiKeyEnv}' is not an environment variable name (letters, digits, '_'; the key itself never goes in a spec)"));
+        if (agent.Template is not null && !AgentSpec.Templates.Contains(agent.Template, StringComparer.Ordinal))
+            errors.Add(new("agent.template", $"unknown template '{agent.Template}' (known: {string.Join(", ", AgentSpec.Templates)})"));
+        if (agent.Temperature is { } t && (double.IsNaN(t) || t < 0 || t > 2))
+            errors.Add(new("agent.temperature", $"must be between 0 and 2 (got {t})"));
+        if (agent.MaxTokens is { } m && (m <= 0 || m > AgentSpec.MaxTokensLimit))
+            errors.Add(new("agent.maxTokens", $"must be between 1 and {AgentSpec.MaxTokensLimit} (got {m})"));
     }
 
     private static void Positive(List<ValidationError> errors, string field, double value)

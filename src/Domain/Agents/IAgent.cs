@@ -12,7 +12,8 @@ public interface IAgent
 {
     /// <summary>
     /// Decides round <see cref="AgentContext.Round"/>. An agent that throws (or whose task faults)
-    /// fails the attempt as <see cref="FailureKind.Agent"/>, a result that is not retried.
+    /// fails the attempt as <see cref="FailureKind.Agent"/>, a result that is not retried; one that throws
+    /// <see cref="AgentInfrastructureException"/> fails it as <see cref="FailureKind.Infrastructure"/>.
     /// </summary>
     /// <param name="context">The task and the steps of this attempt so far.</param>
     /// <param name="cancellationToken">Cancelled when the attempt ends before the decision arrives

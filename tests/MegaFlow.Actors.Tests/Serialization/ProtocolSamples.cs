@@ -35,6 +35,11 @@ public static class ProtocolSamples
         ScoringTimeoutSeconds = 45,
         ExecTimeoutSeconds = 12.25,
         MaxInfraRetries = 3,
+        Agent = new AgentSpec
+        {
+            Kind = AgentKinds.Model, Endpoint = "http://vllm.internal:8000/v1", Model = "coder-7b", ApiKeyEnv = "VLLM_API_KEY",
+            Template = "swe-v1", Temperature = 0.7, MaxTokens = 2048,
+        },
         Metadata = new Dictionary<string, string>
         {
             ["dataset"] = "swe-bench-lite",

@@ -132,6 +132,23 @@ public sealed class ProtocolSerializationTests(ConfiguredSystemFixture fixture) 
     }
 
     [Fact]
+    public void A_submission_journalled_before_specs_named_an_agent_still_decodes_as_a_scripted_task()
+    {
+        var manifest = ProtocolManifests.ByType[typeof(MegaFlow.Contracts.Tasks.TaskEvents.Submitted)];
+        var sample = ProtocolSamples.For(typeof(MegaFlow.Contracts.Tasks.TaskEvents.Submitted));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(fixture.System.Serialization.FindSerializerFor(sample).ToBinary(sample))!;
+        // An old journal row: the same event written by a version whose TaskSpec had no Agent member.
+        Assert.True(json["Spec"]!.AsObject().Remove("Agent"));
+
+        var back = (MegaFlow.Contracts.Tasks.TaskEvents.Submitted)MegaFlowSerializer.Decode(Encoding.UTF8.GetBytes(json.ToJsonString()), manifest);
+
+        Assert.Null(back.Spec.Agent);
+        Assert.Equal(MegaFlow.Contracts.Tasks.AgentKinds.Scripted, back.Spec.AgentKind);
+        Assert.Empty(MegaFlow.Contracts.Tasks.TaskSpecValidator.Validate(back.Spec));
+        Assert.Equal(((MegaFlow.Contracts.Tasks.TaskEvents.Submitted)sample).Spec.Actions, back.Spec.Actions);
+    }
+
+    [Fact]
     public void Payloads_are_plain_json_without_clr_type_names()
     {
         var serializer = fixture.System.Serialization.FindSerializerFor(ProtocolSamples.All[0]);

@@ -59,6 +59,27 @@ public sealed class SubmitValidationTests : IAsyncLifetime
         Assert.Equal("lenient-1", result.GetProperty("taskId").GetString());
     }
 
+    [Fact]
+    public async Task An_agent_is_bound_and_validated_naming_agent_fields()
+    {
+        using var http = _node.Http();
+        var shape = await SubmitAsync(http, Valid[..^1] + ""","agent":{"kind":"model","api_key_env":"K"}}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, shape.StatusCode);
+        Assert.Equal("nothing submitted: agent: unknown field 'api_key_env' (did you mean 'apiKeyEnv'?)",
+            JsonDocument.Parse(await shape.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+
+        // An unknown kind is refused by the spec's validation, naming agent.kind.
+        var bad = await SubmitAsync(http, """{"taskId":"agent-bad","mode":"ephemeral","image":"img","scoreCommand":"exit 0","agent":"robot"}""");
+        var badBody = await bad.Content.ReadAsStringAsync();
+        Assert.Contains("agent.kind: unknown agent kind 'robot'", badBody);
+
+        // A model task needs no actions; null members are "not given", as elsewhere in the API.
+        var ok = await SubmitAsync(http, """{"taskId":"agent-model","mode":"ephemeral","image":"img","scoreCommand":"exit 0","agent":{"kind":"model","endpoint":null},"metadata":{"problem_statement":"x"}}""");
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        var result = Assert.Single(JsonDocument.Parse(await ok.Content.ReadAsStringAsync()).RootElement.EnumerateArray());
+        Assert.True(result.GetProperty("accepted").GetBoolean());
+    }
+
     private static async Task<HttpResponseMessage> SubmitAsync(HttpClient http, string json)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/tasks")

@@ -1,0 +1,152 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Domain.Agents;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace MegaFlow.Agents.Model;
+
+/// <summary>
+/// The <c>model</c> agent: each round it sends the conversation (<see cref="Conversation"/>) to an
+/// OpenAI-compatible chat endpoint through the official OpenAI client and turns the reply into a
+/// command or a submission (<see cref="ReplyParser"/>). Any base URL that speaks
+/// <c>POST {base}/chat/completions</c> works: the cluster's model service by default, vLLM, SGLang or a
+/// hosted API named in the spec.
+/// <para>Failures are sorted by whose they are. An endpoint that refuses the connection, times out or
+/// answers 5xx/429 is retried with exponential backoff; if it still fails, the decision throws
+/// <see cref="AgentInfrastructureException"/> naming the endpoint (the task retries the attempt on its
+/// infrastructure budget). So does an API key variable missing on this node. An endpoint that answers
+/// 4xx (unknown model, bad request, wrong key) or a model that keeps breaking the reply format is the
+/// agent's failure: a result, since asking again would get the same answer.</para>
+/// </summary>
+public sealed class ModelAgent : IAgent
+{
+    private readonly ModelAgentSettings _settings;
+    private readonly Func<string, string?> _environment;
+    // One client per endpoint, model and key: each holds a connection pool worth reusing across tasks.
+    private readonly ConcurrentDictionary<(Uri Endpoint, string Model, string Key), ChatClient> _clients = new();
+
+    /// <param name="settings">The node's settings.</param>
+    /// <param name="environment">Reads an environment variable (the process's by default; tests pass their own).</param>
+    public ModelAgent(ModelAgentSettings settings, Func<string, string?>? environment = null)
+    {
+        _settings = settings;
+        _environment = environment ?? Environment.GetEnvironmentVariable;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AgentDecision> DecideAsync(AgentContext context, CancellationToken cancellationToken)
+    {
+        var agent = context.Spec.Agent ?? new AgentSpec { Kind = AgentKinds.Model };
+        var endpoint = agent.Endpoint is { } e ? new Uri(e) : _settings.DefaultEndpoint;
+        var model = agent.Model ?? _settings.DefaultModel;
+        var client = Client(endpoint, model, ApiKey(agent, endpoint));
+        var template = PromptTemplate.Get(agent.Template);
+        var options = new ChatCompletionOptions
+        {
+            Temperature = agent.Temperature is { } t ? (float)t : null,
+            MaxOutputTokenCount = agent.MaxTokens,
+        };
+
+        var messages = Conversation.Build(context, template, _settings.ObservationChars).Select(ToMessage).ToList();
+        for (var reply = 0; ; reply++)
+        {
+            var text = await CompleteAsync(client, endpoint, messages, options, cancellationToken).ConfigureAwait(false);
+            var parsed = ReplyParser.Parse(text);
+            switch (parsed.Kind)
+            {
+                case ReplyKind.Command:
+                    return AgentDecision.Run(parsed.Command!);
+                case ReplyKind.Submit:
+                    return AgentDecision.Submit;
+            }
+            if (reply >= _settings.FormatRetries)
+                throw new InvalidOperationException(
+                    $"model '{model}' at {endpoint} broke the reply format {reply + 1} time(s) in a row: {parsed.Error}");
+            // Told in the same round, not as a step: nothing ran, and the journal's steps stay commands.
+            messages.Add(new AssistantChatMessage(text ?? ""));
+            messages.Add(new UserChatMessage("Format error: " + parsed.Error));
+        }
+    }
+
+    private async Task<string?> CompleteAsync(ChatClient client, Uri endpoint, List<ChatMessage> messages, ChatCompletionOptions options, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            Exception failure;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                timeout.CancelAfter(_settings.RequestTimeout);
+                try
+                {
+                    ClientResult<ChatCompletion> result = await client.CompleteChatAsync(messages, options, timeout.Token).ConfigureAwait(false);
+                    var content = result.Value.Content;
+                    return content.Count == 0 ? null : string.Concat(content.Select(p => p.Text));
+                }
+                catch (ClientResultException x) when (x.Status is >= 400 and < 500 and not 408 and not 429)
+                {
+                    // The endpoint is up and says the request is wrong: asking again changes nothing.
+                    throw new InvalidOperationException($"model endpoint {endpoint} refused the request (HTTP {x.Status}): {x.Message}", x);
+                }
+                catch (ClientResultException x)
+                {
+                    failure = x;
+                }
+                catch (Exception x) when (x is HttpRequestException or IOException || (x is OperationCanceledException && !ct.IsCancellationRequested))
+                {
+                    failure = x;
+                }
+            }
+            if (attempt >= _settings.Retries)
+                throw new AgentInfrastructureException(endpoint.ToString(),
+                    $"model endpoint {endpoint} failed {attempt + 1} time(s) in a row: {Describe(failure)}", failure);
+            await Task.Delay(_settings.RetryBackoff * Math.Pow(2, attempt), ct).ConfigureAwait(false);
+        }
+    }
+
+    private string Describe(Exception failure) => failure switch
+    {
+        ClientResultException { Status: 0 } x => Innermost(x),
+        ClientResultException x => $"HTTP {x.Status}: {x.Message}",
+        OperationCanceledException => $"no answer within {_settings.RequestTimeout.TotalSeconds:0.#} s",
+        _ => Innermost(failure),
+    };
+
+    // "Connection refused (127.0.0.1:1)" is in the innermost exception; the outer ones wrap it.
+    private static string Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e.Message;
+    }
+
+    private string ApiKey(AgentSpec agent, Uri endpoint)
+    {
+        var variable = agent.ApiKeyEnv ?? (agent.Endpoint is null ? _settings.DefaultApiKeyEnv : "");
+        if (string.IsNullOrEmpty(variable))
+            // The client library insists on a credential; an endpoint that needs none ignores it.
+            return "none";
+        return _environment(variable) is { Length: > 0 } key
+            ? key
+            : throw new AgentInfrastructureException(endpoint.ToString(),
+                $"environment variable {variable} (the API key for model endpoint {endpoint}) is not set on this node");
+    }
+
+    private ChatClient Client(Uri endpoint, string model, string key) =>
+        _clients.GetOrAdd((endpoint, model, key), k => new ChatClient(k.Model, new ApiKeyCredential(k.Key), new OpenAIClientOptions
+        {
+            Endpoint = k.Endpoint,
+            // Retries are ours (above): they know which failures are the infrastructure's.
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            // Our per-call timeout governs; the library's default (100 s) must not cut it shorter.
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
+        }));
+
+    private static ChatMessage ToMessage(ChatTurn turn) => turn.Role switch
+    {
+        ChatRole.System => new SystemChatMessage(turn.Content),
+        ChatRole.Assistant => new AssistantChatMessage(turn.Content),
+        _ => new UserChatMessage(turn.Content),
+    };
+}

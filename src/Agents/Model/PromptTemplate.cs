@@ -1,0 +1,60 @@
+using MegaFlow.Contracts.Tasks;
+
+namespace MegaFlow.Agents.Model;
+
+/// <summary>
+/// A versioned prompt: the system message and how the task and each observation are put to the model.
+/// A changed wording is a new template name (swe-v2, ...), never an edit of an existing one, so a
+/// trajectory's prompt can always be rebuilt from the name recorded in its spec.
+/// </summary>
+public sealed record PromptTemplate(string Name, string System, string Task, string Observation)
+{
+    /// <summary>
+    /// swe-v1: a coding agent in a shell, one command per turn, submitting when done. Placeholders:
+    /// {max_rounds}; {task_id}, {problem_statement}, {context}; {exit_code}, {output}.
+    /// </summary>
+    public static PromptTemplate SweV1 { get; } = new(
+        "swe-v1",
+        System: """
+            You are an autonomous software engineer working in a shell inside an isolated environment that holds the task's repository.
+            Each turn, think briefly about what to do next, then give exactly ONE shell command in a single fenced code block marked bash, for example:
+
+            ```bash
+            grep -rn "def parse" src/
+            ```
+
+            The command runs with /bin/sh in the environment's working directory; every command starts in that directory again, so chain steps with && or use absolute paths. You see its exit code and output (long output is shortened in the middle). Commands must not wait for input. You have at most {max_rounds} commands.
+            Edit files with tools such as sed, a heredoc (cat > file <<'EOF'), or python3. Do not modify the tests unless the task asks you to.
+            When the task is done, reply with a bash block containing only:
+
+            ```bash
+            submit
+            ```
+            """,
+        Task: """
+            Task {task_id}{context}
+
+            <problem_statement>
+            {problem_statement}
+            </problem_statement>
+
+            Resolve the problem described above by changing the code in the repository, then submit.
+            """,
+        Observation: """
+            <exit_code>{exit_code}</exit_code>
+            <output>
+            {output}
+            </output>
+            """);
+
+    /// <summary>Every template by name; <see cref="AgentSpec.Templates"/> lists the same names.</summary>
+    public static IReadOnlyDictionary<string, PromptTemplate> All { get; } =
+        new Dictionary<string, PromptTemplate>(StringComparer.Ordinal) { [SweV1.Name] = SweV1 };
+
+    /// <summary>The template <paramref name="name"/> names (null: the default).</summary>
+    /// <exception cref="ArgumentException">No such template (a spec that passed validation always names one).</exception>
+    public static PromptTemplate Get(string? name) =>
+        All.TryGetValue(name ?? AgentSpec.DefaultTemplate, out var t)
+            ? t
+            : throw new ArgumentException($"unknown prompt template '{name}' (known: {string.Join(", ", All.Keys)})", nameof(name));
+}

@@ -1,0 +1,76 @@
+using System.Text.RegularExpressions;
+
+namespace MegaFlow.Agents.Model;
+
+/// <summary>What one model reply asks for.</summary>
+public enum ReplyKind
+{
+    /// <summary>Run <see cref="ParsedReply.Command"/> in the environment.</summary>
+    Command,
+
+    /// <summary>The model is done: score the environment as it is.</summary>
+    Submit,
+
+    /// <summary>The reply does not follow the format; <see cref="ParsedReply.Error"/> says how, for the model.</summary>
+    FormatError,
+}
+
+/// <summary>A model reply parsed into an action.</summary>
+public readonly record struct ParsedReply(ReplyKind Kind, string? Command, string? Error)
+{
+    public static ParsedReply Run(string command) => new(ReplyKind.Command, command, null);
+    public static ParsedReply Submit => new(ReplyKind.Submit, null, null);
+    public static ParsedReply Invalid(string error) => new(ReplyKind.FormatError, null, error);
+}
+
+/// <summary>
+/// Turns a chat reply into an action, as mini-swe-agent does: the action is the one fenced code block
+/// labelled <c>bash</c>, <c>sh</c> or <c>shell</c>; prose and blocks in other languages (a diff, some
+/// Python shown for explanation) are not actions. Rules:
+/// <list type="bullet">
+/// <item>exactly one shell block → its content (trimmed) is the command; a block holding only
+/// <see cref="SubmitCommand"/> or <see cref="SubmitMarker"/> submits;</item>
+/// <item>no shell block, but a line that is exactly <see cref="SubmitMarker"/> → submit;</item>
+/// <item>no shell block otherwise, several, or an empty one → a format error, told to the model so it
+/// can answer again (the model agent allows a few such retries per round, then fails the attempt).</item>
+/// </list>
+/// An unterminated block (the reply cut at max_tokens) is not a block: running half a command is worse
+/// than asking again.
+/// </summary>
+public static partial class ReplyParser
+{
+    /// <summary>The command that submits (in a shell block of its own).</summary>
+    public const string SubmitCommand = "submit";
+
+    /// <summary>A line that submits, with or without a block around it.</summary>
+    public const string SubmitMarker = "MEGAFLOW_SUBMIT";
+
+    /// <summary>Parses <paramref name="reply"/> (null or empty is a format error).</summary>
+    public static ParsedReply Parse(string? reply)
+    {
+        if (string.IsNullOrWhiteSpace(reply))
+            return ParsedReply.Invalid("The reply was empty. " + Expectation);
+        var blocks = ShellBlock().Matches(reply);
+        if (blocks.Count == 0)
+        {
+            if (reply.Split('\n').Any(l => l.Trim() == SubmitMarker))
+                return ParsedReply.Submit;
+            return ParsedReply.Invalid("The reply had no ```bash code block. " + Expectation);
+        }
+        if (blocks.Count > 1)
+            return ParsedReply.Invalid($"The reply had {blocks.Count} ```bash code blocks; only one command runs per turn. " + Expectation);
+        var command = blocks[0].Groups["body"].Value.Trim();
+        if (command.Length == 0)
+            return ParsedReply.Invalid("The ```bash code block was empty. " + Expectation);
+        return command is SubmitCommand or SubmitMarker ? ParsedReply.Submit : ParsedReply.Run(command);
+    }
+
+    /// <summary>What the model is told after a format error.</summary>
+    public const string Expectation =
+        "Reply with your reasoning and exactly one ```bash code block holding the next command, or a ```bash block containing only `submit` when you are done.";
+
+    // An opening fence at the start of a line with a shell language tag, the body, and a closing fence
+    // at the start of a line. Backtick fences only; tildes are rare in model output.
+    [GeneratedRegex(@"^[ \t]*```[ \t]*(?:bash|sh|shell)[ \t]*\r?\n(?<body>.*?)^[ \t]*```[ \t]*$", RegexOptions.Multiline | RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex ShellBlock();
+}

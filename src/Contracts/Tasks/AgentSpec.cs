@@ -1,0 +1,66 @@
+using System.Text.Json.Serialization;
+
+namespace MegaFlow.Contracts.Tasks;
+
+/// <summary>The agent kinds a node can run (<see cref="AgentSpec.Kind"/>).</summary>
+public static class AgentKinds
+{
+    /// <summary>Replays <see cref="TaskSpec.Actions"/>, one per round (the default).</summary>
+    public const string Scripted = "scripted";
+
+    /// <summary>A chat loop against an OpenAI-compatible endpoint: one shell command per reply.</summary>
+    public const string Model = "model";
+
+    /// <summary>Every kind, in the order error messages list them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Scripted, Model];
+}
+
+/// <summary>
+/// Which agent decides a task's rounds, and how it reaches its model. Absent from a spec (and from
+/// every journal written before agents could be named) it means <see cref="AgentKinds.Scripted"/>. Plain
+/// strings and numbers, validated by <see cref="TaskSpecValidator"/> with errors naming
+/// <c>agent.&lt;field&gt;</c>. The API key itself is never here: only the name of an environment
+/// variable read on the node that runs the task, so no secret reaches the journal or the wire.
+/// </summary>
+public sealed record AgentSpec
+{
+    /// <summary>Prompt templates the model agent knows (versioned: a changed prompt is a new name).</summary>
+    public static IReadOnlyList<string> Templates { get; } = ["swe-v1"];
+
+    /// <summary>The template used when a model agent names none.</summary>
+    public const string DefaultTemplate = "swe-v1";
+
+    /// <summary>Upper bound on <see cref="MaxTokens"/>: a reply is one shell command and a little reasoning.</summary>
+    public const int MaxTokensLimit = 1 << 20;
+
+    /// <summary>The spec used when a task names no agent.</summary>
+    public static AgentSpec Default { get; } = new() { Kind = AgentKinds.Scripted };
+
+    /// <summary><see cref="AgentKinds.Scripted"/> or <see cref="AgentKinds.Model"/>.</summary>
+    public string? Kind { get; init; }
+
+    /// <summary>
+    /// Model agent: base URL of an OpenAI-compatible API (…/v1). Null: the cluster's own model service
+    /// (configuration <c>megaflow.agents.model-endpoint</c>).
+    /// </summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>Model agent: the model name sent with each request. Null: <c>megaflow.agents.model</c>.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Model agent: name of the environment variable on the node that holds the API key.</summary>
+    public string? ApiKeyEnv { get; init; }
+
+    /// <summary>Model agent: the prompt template (one of <see cref="Templates"/>); null is <see cref="DefaultTemplate"/>.</summary>
+    public string? Template { get; init; }
+
+    /// <summary>Model agent: sampling temperature (0 to 2); null leaves it to the endpoint.</summary>
+    public double? Temperature { get; init; }
+
+    /// <summary>Model agent: most tokens per reply; null leaves it to the endpoint.</summary>
+    public int? MaxTokens { get; init; }
+
+    /// <summary>True for the model agent.</summary>
+    [JsonIgnore]
+    public bool IsModel => string.Equals(Kind, AgentKinds.Model, StringComparison.Ordinal);
+}
