@@ -144,7 +144,7 @@ public sealed class InferenceEngine : IDisposable
         {
             try
             {
-                if (_active.Count == 0)
+                if (_active.Count == 0 && (AdmissionPaused || QueuedCount() == 0))
                 {
                     _wake.Wait(_stop.Token);
                     while (_wake.CurrentCount > 0) _wake.Wait(0); // one wake-up serves every signal so far
@@ -153,7 +153,11 @@ public sealed class InferenceEngine : IDisposable
                 DropCancelled();
                 var admitted = Admit();
                 if (admitted.Count > 0) Prefill(admitted);
-                if (_active.Count > 0) DecodeStep();
+                if (_active.Count > 0)
+                {
+                    DecodeStep();
+                    AfterDecodeStep?.Invoke();
+                }
                 RetireUnused();
                 Volatile.Write(ref _activeRows, _active.Count);
             }
@@ -167,6 +171,11 @@ public sealed class InferenceEngine : IDisposable
                 foreach (var p in _active.Select(r => r.Request).Distinct().ToList()) Fail(p, e);
             }
         }
+    }
+
+    private int QueuedCount()
+    {
+        lock (_queueLock) return _queue.Count;
     }
 
     private void InstallSwap()
@@ -193,9 +202,29 @@ public sealed class InferenceEngine : IDisposable
             Fail(p, new OperationCanceledException(p.Cancellation));
     }
 
+    /// <summary>
+    /// While true the loop admits nothing, so requests stay queued: lets tests fill the queue
+    /// deterministically instead of racing the engine.
+    /// </summary>
+    internal bool AdmissionPaused
+    {
+        get => Volatile.Read(ref _admissionPaused);
+        set
+        {
+            Volatile.Write(ref _admissionPaused, value);
+            _wake.Release();
+        }
+    }
+
+    private bool _admissionPaused;
+
+    /// <summary>Called on the engine's thread after every decode step (tests swap weights mid-request with it).</summary>
+    internal Action? AfterDecodeStep { get; set; }
+
     private List<Pending> Admit()
     {
         var admitted = new List<Pending>();
+        if (AdmissionPaused) return admitted;
         var rows = _active.Count;
         lock (_queueLock)
         {
