@@ -27,7 +27,15 @@ internal sealed class ModelServiceHost(ModelServiceSettings settings, ILogger<Mo
             ? await store.LoadAsync(settings.Name, v, settings.Device, ct)
             : await store.LoadOrInitializeAsync(settings.Name, settings.InitialConfig, settings.Seed, settings.Device, ct);
         _engine = new InferenceEngine(policy, settings.Engine);
-        _server = await ModelServer.StartAsync(_engine, settings.Address, settings.Port, store, settings.Device, ct: ct);
+        try
+        {
+            _server = await ModelServer.StartAsync(_engine, settings.Address, settings.Port, store, settings.Device, ct: ct);
+        }
+        catch (IOException e)
+        {
+            // A setting the operator must change: reported by the node as one line, like other bad settings.
+            throw new ArgumentException($"MEGAFLOW_MODEL_PORT: the model API cannot listen on {settings.Address}:{settings.Port}: {e.Message}", e);
+        }
         log.LogInformation("model API serving {Model} v{Version} on {Address}v1", policy.Name, policy.Version, _server.BaseAddress);
     }
 
