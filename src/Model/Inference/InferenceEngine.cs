@@ -142,6 +142,7 @@ public sealed class InferenceEngine : IDisposable
         using var noGrad = torch.no_grad();
         while (!_stop.IsCancellationRequested)
         {
+            List<Pending> admitted = [];
             try
             {
                 if (_active.Count == 0 && (AdmissionPaused || QueuedCount() == 0))
@@ -151,7 +152,7 @@ public sealed class InferenceEngine : IDisposable
                 }
                 InstallSwap();
                 DropCancelled();
-                var admitted = Admit();
+                admitted = Admit();
                 if (admitted.Count > 0) Prefill(admitted);
                 if (_active.Count > 0)
                 {
@@ -167,8 +168,8 @@ public sealed class InferenceEngine : IDisposable
             }
             catch (Exception e)
             {
-                // A failed pass fails the requests in it, not the engine.
-                foreach (var p in _active.Select(r => r.Request).Distinct().ToList()) Fail(p, e);
+                // A failed pass fails the requests in it (running or just admitted), not the engine.
+                foreach (var p in _active.Select(r => r.Request).Concat(admitted).Distinct().ToList()) Fail(p, e);
             }
         }
     }
