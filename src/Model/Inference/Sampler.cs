@@ -34,6 +34,17 @@ internal static class Sampler
         var probs = new double[n];
         var total = 0.0;
         for (var i = 0; i < n; i++) total += probs[i] = Math.Exp(logProbs[i] / temperature - max);
+        if (topP >= 1.0)
+        {
+            // No nucleus: draw over the whole vocabulary without sorting it (the common case, and per token).
+            var v = rng.NextDouble() * total;
+            for (var i = 0; i < n; i++)
+            {
+                v -= probs[i];
+                if (v <= 0) return i;
+            }
+            return ArgMax(logProbs);
+        }
         var order = Enumerable.Range(0, n).ToArray();
         Array.Sort(order, (a, b) => probs[b].CompareTo(probs[a]));
         // The nucleus: most likely first, until its mass reaches top_p (at least one token).
