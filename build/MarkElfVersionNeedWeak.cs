@@ -6,8 +6,9 @@
 using System;
 using System.IO;
 using System.Text;
+
+#if !ELF_VERSION_NEEDS_ONLY
 using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 
 /// <summary>
 /// Marks one version requirement of ELF64 shared libraries as weak (VER_FLG_WEAK in its Vernaux entry
@@ -17,12 +18,8 @@ using Microsoft.Build.Utilities;
 /// Runs only when the host's libstdc++ lacks the version (Mode=auto), is idempotent, and rewrites the
 /// file through a temporary copy so a hard link into the NuGet cache is never modified in place.
 /// </summary>
-public sealed class MarkElfVersionNeedWeak : Task
+public sealed class MarkElfVersionNeedWeak : Microsoft.Build.Utilities.Task
 {
-    private const uint ShtGnuVerdef = 0x6ffffffd;
-    private const uint ShtGnuVerneed = 0x6ffffffe;
-    private const ushort VerFlgWeak = 0x2;
-
     /// <summary>The output copies to patch.</summary>
     [Required]
     public ITaskItem[] Files { get; set; } = Array.Empty<ITaskItem>();
@@ -40,7 +37,7 @@ public sealed class MarkElfVersionNeedWeak : Task
         if (Mode == "auto")
         {
             var host = HostLibStdCxx();
-            if (host != null && DefinesVersion(File.ReadAllBytes(host), VersionName))
+            if (host != null && ElfVersionNeeds.DefinesVersion(File.ReadAllBytes(host), VersionName))
             {
                 Log.LogMessage(MessageImportance.Low, $"{host} defines {VersionName}: TorchSharp's native library is left as shipped");
                 return true;
@@ -58,7 +55,7 @@ public sealed class MarkElfVersionNeedWeak : Task
             if (!File.Exists(path)) continue; // not copied in this build (e.g. another RID's asset)
             var bytes = File.ReadAllBytes(path);
             string outcome;
-            try { outcome = MarkWeak(bytes, VersionName); }
+            try { outcome = ElfVersionNeeds.MarkWeak(bytes, VersionName); }
             catch (InvalidDataException e)
             {
                 Log.LogError($"{path}: {e.Message}");
@@ -86,6 +83,15 @@ public sealed class MarkElfVersionNeedWeak : Task
         }
         return null;
     }
+}
+#endif
+
+/// <summary>Reads and edits the symbol-version sections of an ELF64 little-endian file held in memory.</summary>
+internal static class ElfVersionNeeds
+{
+    private const uint ShtGnuVerdef = 0x6ffffffd;
+    private const uint ShtGnuVerneed = 0x6ffffffe;
+    private const ushort VerFlgWeak = 0x2;
 
     private readonly struct Section
     {
