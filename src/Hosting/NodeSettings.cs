@@ -132,9 +132,9 @@ public sealed record NodeSettings
             : throw new ArgumentException($"MEGAFLOW_SEEDS: '{seed}' is not an address like akka.tcp://megaflow@host:4053");
 
     private static string ValidateRole(string role) =>
-        role is "scheduler" or "worker" or "trainer" or "client"
+        role is "scheduler" or "worker" or "trainer" or "client" or "model"
             ? role
-            : throw new ArgumentException($"MEGAFLOW_ROLES: unknown role '{role}' (expected scheduler, worker, trainer or client)");
+            : throw new ArgumentException($"MEGAFLOW_ROLES: unknown role '{role}' (expected scheduler, worker, trainer, client or model)");
 }
 
 /// <summary>An S3-compatible bucket for artifacts: service URL (empty: AWS), bucket and key prefix. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.</summary>

@@ -7,6 +7,8 @@ using MegaFlow.Node.Demo;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+using MegaFlow.ModelService.Hosting;
+
 namespace MegaFlow.Node;
 
 /// <summary>
@@ -114,7 +116,9 @@ public static class MegaFlowCommandLine
             "json" => true,
             var other => throw new ArgumentException($"MEGAFLOW_LOG_FORMAT: unknown format '{other}' (expected text or json)"),
         };
-        using var node = NodeHost.Build(settings, LogLevel.Information, management, jsonLogs);
+        // The `model` role serves the policy over the OpenAI API on its own port (MEGAFLOW_MODEL_*).
+        var model = settings.Roles.Contains("model") ? ModelServiceSettings.FromEnvironment(host.Env) : null;
+        using var node = NodeHost.Build(settings, LogLevel.Information, management, jsonLogs, model: model);
         try
         {
             await node.RunAsync();

@@ -6,6 +6,7 @@ using MegaFlow.Hosting.Persistence;
 using MegaFlow.Environments;
 using MegaFlow.Management;
 using MegaFlow.Management.Metrics;
+using MegaFlow.ModelService.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,8 +23,9 @@ public static class NodeHost
     /// <param name="jsonLogs">One JSON object per log line (MEGAFLOW_LOG_FORMAT=json), for log shippers.</param>
     /// <param name="provider">The environment provider, instead of the one the configuration names (tests).</param>
     /// <param name="logging">More logging configuration after the node's own (tests capture the log with it).</param>
+    /// <param name="model">The model API's settings (nodes with the `model` role); null serves no model.</param>
     public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning, ManagementSettings? management = null, bool jsonLogs = false,
-        IEnvironmentProvider? provider = null, Action<ILoggingBuilder>? logging = null)
+        IEnvironmentProvider? provider = null, Action<ILoggingBuilder>? logging = null, ModelServiceSettings? model = null)
     {
         var hostBuilder = Host.CreateDefaultBuilder()
             .ConfigureLogging(l =>
@@ -36,6 +38,11 @@ public static class NodeHost
                 logging?.Invoke(l);
             });
         var managementNode = management is null ? null : hostBuilder.AddMegaFlowManagement(management);
+        if (model is not null)
+        {
+            var mf = MegaFlowConfig.Build(settings).GetConfig("megaflow");
+            hostBuilder.AddMegaFlowModelService(model, MegaFlowNode.CreateArtifactStore(mf, mf.GetString("data-dir")));
+        }
         return hostBuilder
             .ConfigureServices(services =>
             {
