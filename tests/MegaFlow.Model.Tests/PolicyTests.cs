@@ -14,6 +14,33 @@ public sealed class PolicyTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public async Task A_seeded_version_0_is_the_same_while_other_threads_build_networks()
+    {
+        // Building any network draws from torch's process-wide generator; a seeded initialisation
+        // must not see those draws (CI once got two different "seed 21" models in parallel tests).
+        byte[] reference;
+        using (var first = PolicyModel.CreateInitial("m", new PolicyConfig(), 21)) reference = first.SaveWeights();
+        using var stop = new CancellationTokenSource();
+        var noise = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested) PolicyModel.FromWeights("other", 0, new PolicyConfig(), reference).Dispose();
+        });
+        try
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                using var again = PolicyModel.CreateInitial("m", new PolicyConfig(), 21);
+                Assert.Equal(reference, again.SaveWeights());
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            await noise;
+        }
+    }
+
+    [Fact]
     public async Task A_saved_weight_version_reloads_bit_identical_and_generates_the_same_tokens()
     {
         var store = new WeightStore(new LocalFolderArtifactStore(_dir));

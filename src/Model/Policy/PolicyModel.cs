@@ -9,7 +9,10 @@ namespace MegaFlow.Model.Policy;
 /// </summary>
 public sealed class PolicyModel : IDisposable
 {
-    // torch.manual_seed is process-wide: version-0 initialisations must not interleave.
+    // torch.manual_seed and the generator it seeds are process-wide, and building a network draws
+    // from that generator (its initial weights): every construction holds this lock, so a seeded
+    // version 0 never has its draws interleaved with another thread's network (CI saw 0.6 nats of
+    // difference between two "identical" seed-21 models when a FromWeights ran alongside).
     private static readonly Lock SeedLock = new();
 
     internal PolicyNetwork Network { get; }
@@ -36,12 +39,7 @@ public sealed class PolicyModel : IDisposable
     {
         config.Validated();
         var dev = ParseDevice(device);
-        PolicyNetwork network;
-        lock (SeedLock)
-        {
-            torch.manual_seed(seed);
-            network = new PolicyNetwork(config);
-        }
+        var network = NewNetwork(config, seed);
         network.to(dev);
         return new PolicyModel(name, 0, config, dev, network);
     }
@@ -51,11 +49,20 @@ public sealed class PolicyModel : IDisposable
     {
         config.Validated();
         var dev = ParseDevice(device);
-        var network = new PolicyNetwork(config);
+        var network = NewNetwork(config, seed: null);
         using (var reader = new BinaryReader(new MemoryStream(weights)))
             network.load(reader, strict: true);
         network.to(dev);
         return new PolicyModel(name, version, config, dev, network);
+    }
+
+    private static PolicyNetwork NewNetwork(PolicyConfig config, long? seed)
+    {
+        lock (SeedLock)
+        {
+            if (seed is { } s) torch.manual_seed(s);
+            return new PolicyNetwork(config);
+        }
     }
 
     /// <summary>The same weights as a new version number (what a trainer publishes after a step).</summary>
@@ -71,7 +78,7 @@ public sealed class PolicyModel : IDisposable
             else
             {
                 // Saved from a CPU copy so the bytes do not depend on the device trained on.
-                using var cpu = new PolicyNetwork(Config);
+                using var cpu = NewNetwork(Config, seed: null);
                 using var _ = torch.no_grad();
                 foreach (var ((_, src), (_, dst)) in Network.named_parameters().Zip(cpu.named_parameters()))
                     dst.copy_(src.cpu());
