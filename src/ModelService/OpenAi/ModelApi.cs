@@ -116,17 +116,7 @@ public static class ModelApi
                 : null,
             megaflow = SequenceExtras(s),
         });
-        return Results.Json(new
-        {
-            id = "chatcmpl-" + Guid.NewGuid().ToString("N"),
-            @object = "chat.completion",
-            created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            model,
-            system_fingerprint = $"{model}-v{result.WeightVersion}",
-            choices,
-            usage = Usage(result),
-            megaflow = ResultExtras(result, prompt),
-        }, WireJson.Options);
+        return Completion("chatcmpl-", "chat.completion", model, result, choices, prompt);
     }
 
     private static async Task<IResult> TextCompletion(InferenceEngine engine, byte[] body, CancellationToken ct)
@@ -174,10 +164,15 @@ public static class ModelApi
                 megaflow = SequenceExtras(s),
             };
         });
-        return Results.Json(new
+        return Completion("cmpl-", "text_completion", model, result, choices, prompt);
+    }
+
+    // The envelope both completion routes answer with; only the id prefix and object kind differ.
+    private static IResult Completion<TChoice>(string idPrefix, string kind, string model, GenerationResult result, IEnumerable<TChoice> choices, int[] prompt) =>
+        Results.Json(new
         {
-            id = "cmpl-" + Guid.NewGuid().ToString("N"),
-            @object = "text_completion",
+            id = idPrefix + Guid.NewGuid().ToString("N"),
+            @object = kind,
             created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             model,
             system_fingerprint = $"{model}-v{result.WeightVersion}",
@@ -185,7 +180,6 @@ public static class ModelApi
             usage = Usage(result),
             megaflow = ResultExtras(result, prompt),
         }, WireJson.Options);
-    }
 
     private static string CheckModel(InferenceEngine engine, RequestReader r)
     {
