@@ -6,7 +6,19 @@ namespace MegaFlow.Environments;
 /// <param name="Command">Shell command line (run by /bin/sh -c or the provider's equivalent).</param>
 /// <param name="Timeout">After this the process is killed and the result says TimedOut.</param>
 /// <param name="MaxOutputBytes">Combined stdout+stderr kept; the rest is counted but dropped.</param>
-public sealed record ExecRequest(string Command, TimeSpan Timeout, int MaxOutputBytes);
+/// <param name="Environment">Variables set for this command only (an agent program's gateway URL and key), or null.</param>
+public sealed record ExecRequest(string Command, TimeSpan Timeout, int MaxOutputBytes, IReadOnlyDictionary<string, string>? Environment = null);
+
+/// <summary>
+/// A provider whose environments cannot reach the node's loopback interface (containers in their own
+/// network namespace) says how they reach the node's model gateway instead. Providers without it
+/// run commands on the node itself, where the loopback address works.
+/// </summary>
+public interface IGatewayAddressing
+{
+    /// <summary>The gateway's base URL (http://host:port/) as seen from inside <paramref name="handle"/>'s environment.</summary>
+    Uri GatewayFor(EnvironmentHandle handle, Uri loopbackGateway);
+}
 
 /// <summary>What a command did. Output is capped at the request's bound; <see cref="OutputBytes"/> is the full size.</summary>
 public sealed record ExecOutcome(int ExitCode, string Output, long OutputBytes, bool OutputTruncated, bool TimedOut, DateTimeOffset StartedAt, TimeSpan Duration)

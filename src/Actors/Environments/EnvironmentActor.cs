@@ -29,6 +29,9 @@ public sealed record EnvironmentActorSettings
 
     /// <summary>How often a leased environment checks its lessee, and an idle one its pool entry.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>This node's model gateway (http://127.0.0.1:port/), handed to agent programs; null when the node has none.</summary>
+    public Uri? Gateway { get; init; }
 }
 
 /// <summary>
@@ -227,13 +230,29 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
     {
         var timeout = TimeSpan.FromSeconds(m.TimeoutSeconds);
         // The provider enforces the timeout; the token is only a backstop against a hung provider.
-        var outcome = await _provider.ExecAsync(handle, new ExecRequest(m.Command, timeout, m.CaptureBytes), Cancel(timeout + _settings.ResetTimeout));
+        var outcome = await _provider.ExecAsync(handle, new ExecRequest(m.Command, timeout, m.CaptureBytes, ModelEnvironment(handle, m)), Cancel(timeout + _settings.ResetTimeout));
         var inline = TruncateUtf8(outcome.Output, m.InlineBytes);
         string? artifact = null;
         if (outcome.OutputBytes > m.InlineBytes)
             artifact = await _artifacts.SaveAsync(m.ArtifactKey, Encoding.UTF8.GetBytes(outcome.Output), CancellationToken.None);
         return new ExecResult(_id, outcome.ExitCode, inline, outcome.OutputBytes, outcome.OutputBytes > m.InlineBytes,
             outcome.TimedOut, outcome.StartedAt, outcome.Duration.TotalMilliseconds, artifact);
+    }
+
+    /// <summary>
+    /// What an agent program needs to call its model: this node's gateway for its attempt, as the
+    /// environment reaches it, and the attempt's key. The standard OpenAI variable names, so any
+    /// OpenAI client library picks them up. A node without a gateway gives none: the program's calls fail.
+    /// </summary>
+    private IReadOnlyDictionary<string, string>? ModelEnvironment(EnvironmentHandle handle, Exec m)
+    {
+        if (m.Model is not { } model || _settings.Gateway is not { } gateway) return null;
+        var reachable = _provider is IGatewayAddressing addressing ? addressing.GatewayFor(handle, gateway) : gateway;
+        return new Dictionary<string, string>
+        {
+            ["OPENAI_BASE_URL"] = ModelGatewayRoutes.BaseUrl(reachable, m.TaskId, model.Attempt).ToString(),
+            ["OPENAI_API_KEY"] = model.Key,
+        };
     }
 
     // A lost environment may still hold a resource (a stopped container, or one created by a provision

@@ -45,6 +45,12 @@ public sealed record TaskActorSettings
 
     /// <summary>How long a finished task stays in memory before passivating.</summary>
     public TimeSpan LingerAfterFinish { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The node's model gateway (http://host:port/), through which this node's agents call models;
+    /// null on a node without one (model agents then call their endpoint directly, unrecorded).
+    /// </summary>
+    public Uri? Gateway { get; init; }
 }
 
 /// <summary>
@@ -82,6 +88,10 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     // computed off the actor's thread and piped back; one for any other attempt or round is stale.
     private int _decidingRound;
     private CancellationTokenSource? _decisionCancel;
+    // The key this attempt's model calls must carry (see ModelCallKey). Memory only, never journaled:
+    // a restarted actor fails the attempt anyway, and the next attempt gets a new key.
+    private string? _callKey;
+    private int _callKeyAttempt;
 
     public TaskActor(string taskId, TaskActorRefs refs, TaskActorSettings settings, IAgent agent)
     {
@@ -140,6 +150,16 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
                         && (_state.Status.IsInFlight() || _awaitingReset);
             Sender.Tell(new LeaseHeld(_taskId, m.Attempt, m.EnvironmentId, holds));
             LeaveIfNeverSubmitted();
+        });
+        Command<AuthorizeModelCall>(OnAuthorizeModelCall);
+        Command<RecordModelCall>(m =>
+        {
+            var sender = Sender;
+            var d = TaskLogic.RecordModelCall(_state, m.Attempt, m.Call);
+            if (d.Outcome == DecisionOutcome.Rejected)
+                sender.Tell(new ModelCallRecordedAck(_taskId, m.Call.Path, Recorded: false));
+            else
+                Commit(d, () => sender.Tell(new ModelCallRecordedAck(_taskId, m.Call.Path, Recorded: true)));
         });
         Command<NodeLost>(OnNodeLost);
         Command<LeasedEnvironmentLost>(m =>
@@ -344,7 +364,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         ValueTask<AgentDecision> pending;
         try
         {
-            pending = _agent.DecideAsync(new AgentContext(_taskId, attempt, spec, _state.Steps), _decisionCancel.Token);
+            pending = _agent.DecideAsync(new AgentContext(_taskId, attempt, spec, _state.Steps, GatewayAccess()), _decisionCancel.Token);
         }
         catch (Exception e)
         {
@@ -360,6 +380,39 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         pending.AsTask().PipeTo(Self,
             success: d => new AgentDecided(attempt, round, d),
             failure: e => new AgentFailed(attempt, round, e));
+    }
+
+    /// <summary>
+    /// The key of the current attempt's model calls: 32 random bytes, made when first needed. Only
+    /// this actor knows it; the gateway asks here before forwarding a call (<see cref="AuthorizeModelCall"/>).
+    /// </summary>
+    private string ModelCallKey()
+    {
+        if (_callKey is null || _callKeyAttempt != _state.Attempt)
+        {
+            _callKey = "mf-" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
+                .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            _callKeyAttempt = _state.Attempt;
+        }
+        return _callKey;
+    }
+
+    private ModelGatewayAccess? GatewayAccess() => _settings.Gateway is { } gateway
+        ? new ModelGatewayAccess(ModelGatewayRoutes.BaseUrl(gateway, _taskId, _state.Attempt), ModelCallKey())
+        : null;
+
+    private void OnAuthorizeModelCall(AuthorizeModelCall m)
+    {
+        var refusal = TaskLogic.ModelCallRefusal(_state, m.Attempt)
+            ?? (_callKey is not null && _callKeyAttempt == m.Attempt
+                && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                    System.Text.Encoding.UTF8.GetBytes(_callKey), System.Text.Encoding.UTF8.GetBytes(m.Key))
+                ? null
+                : "the key is not this attempt's");
+        Sender.Tell(refusal is null
+            ? new ModelCallAllowed(_taskId, m.Attempt, _state.Steps.Count + 1, _state.Spec!.Agent ?? AgentSpec.Default)
+            : new ModelCallRefused(_taskId, refusal));
+        LeaveIfNeverSubmitted();
     }
 
     // A piped decision counts only for the round this actor is still waiting for: after the attempt
@@ -380,7 +433,10 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             });
             return;
         }
-        SendExec(decision.Command!, $"round-{_state.Steps.Count + 1}");
+        // An agent program calls its model through the gateway of the environment's node, with this
+        // attempt's key; scripted commands and the model agent's commands get none.
+        var model = spec.AgentKind == AgentKinds.Command ? new ExecModelAccess(_state.Attempt, ModelCallKey()) : null;
+        SendExec(decision.Command!, $"round-{_state.Steps.Count + 1}", model);
     }
 
     // An agent that cannot decide is the agent's failure: a result, not retried. Except when it says
@@ -406,14 +462,14 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         _decisionCancel = null;
     }
 
-    private void SendExec(string command, string label)
+    private void SendExec(string command, string label, ExecModelAccess? model = null)
     {
         var spec = _state.Spec!;
         _execCommand = command;
         _execToken++;
         var timeout = spec.ExecTimeoutSeconds;
         _refs.Environments.Tell(new Exec(_state.Lease!.EnvironmentId, _taskId, command, timeout,
-            _settings.CaptureBytes, _settings.InlineOutputBytes, $"{_taskId}/attempt-{_state.Attempt}/{label}.log"));
+            _settings.CaptureBytes, _settings.InlineOutputBytes, $"{_taskId}/attempt-{_state.Attempt}/{label}.log", model));
         Timers.StartSingleTimer("exec", new ExecOverdue(_execToken), Seconds(timeout) + _settings.ExecGrace);
     }
 

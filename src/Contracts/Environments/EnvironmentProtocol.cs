@@ -29,7 +29,15 @@ public static class EnvironmentProtocol
         double TimeoutSeconds,
         int CaptureBytes,
         int InlineBytes,
-        string ArtifactKey) : IEnvironmentMessage;
+        string ArtifactKey,
+        ExecModelAccess? Model = null) : IEnvironmentMessage;
+
+    /// <summary>
+    /// The command is an agent program that calls a model: the environment's node sets
+    /// <c>OPENAI_BASE_URL</c> to its gateway's URL for <paramref name="Attempt"/> (as the environment
+    /// reaches it) and <c>OPENAI_API_KEY</c> to <paramref name="Key"/>, valid for that attempt only.
+    /// </summary>
+    public sealed record ExecModelAccess(int Attempt, string Key);
 
     public sealed record ExecResult(
         string EnvironmentId,

@@ -11,8 +11,15 @@ public static class AgentKinds
     /// <summary>A chat loop against an OpenAI-compatible endpoint: one shell command per reply.</summary>
     public const string Model = "model";
 
+    /// <summary>
+    /// An agent program (any framework) run inside the environment as the attempt's one step, with
+    /// <c>OPENAI_BASE_URL</c> and <c>OPENAI_API_KEY</c> set to the node's gateway and a key valid for
+    /// this attempt only.
+    /// </summary>
+    public const string Command = "command";
+
     /// <summary>Every kind, in the order error messages list them.</summary>
-    public static IReadOnlyList<string> All { get; } = [Scripted, Model];
+    public static IReadOnlyList<string> All { get; } = [Scripted, Model, Command];
 }
 
 /// <summary>
@@ -36,7 +43,7 @@ public sealed record AgentSpec
     /// <summary>The spec used when a task names no agent.</summary>
     public static AgentSpec Default { get; } = new() { Kind = AgentKinds.Scripted };
 
-    /// <summary><see cref="AgentKinds.Scripted"/> or <see cref="AgentKinds.Model"/>.</summary>
+    /// <summary><see cref="AgentKinds.Scripted"/>, <see cref="AgentKinds.Model"/> or <see cref="AgentKinds.Command"/>.</summary>
     public string? Kind { get; init; }
 
     /// <summary>
@@ -59,6 +66,9 @@ public sealed record AgentSpec
 
     /// <summary>Model agent: most tokens per reply; null leaves it to the endpoint.</summary>
     public int? MaxTokens { get; init; }
+
+    /// <summary>Command agent: the program's command line, run by /bin/sh -c in the environment.</summary>
+    public string? Command { get; init; }
 
     /// <summary>True for the model agent.</summary>
     [JsonIgnore]

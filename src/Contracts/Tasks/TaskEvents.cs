@@ -24,6 +24,9 @@ public static class TaskEvents
 
     public sealed record StepRecorded(string TaskId, int Attempt, Step Step) : ITaskEvent;
 
+    /// <summary>The node's gateway forwarded and recorded a model call of this attempt (see <see cref="ModelCall"/>).</summary>
+    public sealed record ModelCallRecorded(string TaskId, int Attempt, ModelCall Call) : ITaskEvent;
+
     public sealed record ScoringStarted(string TaskId, int Attempt, DateTimeOffset At) : ITaskEvent;
 
     public sealed record Completed(string TaskId, int Attempt, Score Score, DateTimeOffset At) : ITaskEvent;

@@ -77,6 +77,26 @@ public static class TaskProtocol
 
     public sealed record LeaseHeld(string TaskId, int Attempt, string EnvironmentId, bool Holds) : IMegaFlowMessage;
 
+    // ---- internal: a node's model gateway → task --------------------------------------------------
+
+    /// <summary>
+    /// May a model call made with <paramref name="Key"/> go ahead for this attempt? Answered with
+    /// <see cref="ModelCallAllowed"/> while the attempt runs and the key is the one this attempt was
+    /// given, else <see cref="ModelCallRefused"/>. The key lives only in the task actor's memory.
+    /// </summary>
+    public sealed record AuthorizeModelCall(string TaskId, int Attempt, string Key) : ITaskMessage;
+
+    /// <summary>The call may go ahead; it belongs to <paramref name="Round"/> and goes where <paramref name="Agent"/> says.</summary>
+    public sealed record ModelCallAllowed(string TaskId, int Attempt, int Round, AgentSpec Agent) : IMegaFlowMessage;
+
+    /// <summary>Refused: <paramref name="Reason"/> says why, for the caller.</summary>
+    public sealed record ModelCallRefused(string TaskId, string Reason) : IMegaFlowMessage;
+
+    /// <summary>The gateway recorded a call; the task journals it. Answered with <see cref="ModelCallRecordedAck"/> once persisted (or already known).</summary>
+    public sealed record RecordModelCall(string TaskId, int Attempt, ModelCall Call) : ITaskMessage;
+
+    public sealed record ModelCallRecordedAck(string TaskId, string Path, bool Recorded) : IMegaFlowMessage;
+
     // ---- queries over all tasks: answered by a node's task read model -------------------------
 
     /// <summary>Lists tasks (optionally of one status) from the read model; answered with <see cref="TaskListing"/>.</summary>

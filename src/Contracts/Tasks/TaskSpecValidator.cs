@@ -109,7 +109,7 @@ public static class TaskSpecValidator
             ("image", Bytes(spec.Image)),
             ("pool", Bytes(spec.Pool)),
             ("agent", Bytes(spec.Agent?.Kind) + Bytes(spec.Agent?.Endpoint) + Bytes(spec.Agent?.Model)
-                      + Bytes(spec.Agent?.ApiKeyEnv) + Bytes(spec.Agent?.Template)),
+                      + Bytes(spec.Agent?.ApiKeyEnv) + Bytes(spec.Agent?.Template) + Bytes(spec.Agent?.Command)),
         };
         var total = sizes.Sum(s => s.Bytes);
         if (total > MaxPayloadBytes)
@@ -175,11 +175,27 @@ public static class TaskSpecValidator
                          ("endpoint", agent.Endpoint is not null), ("model", agent.Model is not null),
                          ("apiKeyEnv", agent.ApiKeyEnv is not null), ("template", agent.Template is not null),
                          ("temperature", agent.Temperature is not null), ("maxTokens", agent.MaxTokens is not null),
+                         ("command", agent.Command is not null),
                      })
                 if (set)
-                    errors.Add(new($"agent.{field}", "applies to the model agent only (agent.kind is scripted)"));
+                    errors.Add(new($"agent.{field}", "applies to the model or command agent only (agent.kind is scripted)"));
             return;
         }
+        if (agent.Kind == AgentKinds.Command)
+        {
+            if (string.IsNullOrWhiteSpace(agent.Command))
+                errors.Add(new("agent.command", "is required for the command agent (the program to run in the environment, e.g. 'python3 agent.py')"));
+            // The program talks to the model itself; the prompt and sampling are its own business.
+            foreach (var (field, set) in new[]
+                     {
+                         ("template", agent.Template is not null), ("temperature", agent.Temperature is not null),
+                         ("maxTokens", agent.MaxTokens is not null),
+                     })
+                if (set)
+                    errors.Add(new($"agent.{field}", "applies to the model agent only (the command agent's program sends its own requests)"));
+        }
+        else if (agent.Command is not null)
+            errors.Add(new("agent.command", "applies to the command agent only (agent.kind is model)"));
 
         if (agent.Endpoint is not null)
         {

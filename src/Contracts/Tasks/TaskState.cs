@@ -20,6 +20,9 @@ public sealed record TaskState : IMegaFlowMessage
 
     public Lease? Lease { get; init; }
     public ImmutableList<Step> Steps { get; init; } = ImmutableList<Step>.Empty;
+
+    /// <summary>The model calls of this attempt, in the order the gateway recorded them (a call's round ties it to its step).</summary>
+    public ImmutableList<ModelCall> ModelCalls { get; init; } = ImmutableList<ModelCall>.Empty;
     public ImmutableList<AttemptRecord> History { get; init; } = ImmutableList<AttemptRecord>.Empty;
     public Score? Score { get; init; }
     public FailureKind? FailureKind { get; init; }

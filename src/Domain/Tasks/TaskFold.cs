@@ -48,7 +48,7 @@ public sealed class TaskFold
         EventsFolded++;
         if (!_keepOutputs)
         {
-            if (e is StepRecorded) return null; // a row does not show steps
+            if (e is StepRecorded or ModelCallRecorded) return null; // a row does not show steps or model calls
             if (e is TaskEvents.Completed c) e = c with { Score = c.Score with { Output = "" } };
         }
         var before = _states.TryGetValue(e.TaskId, out var s) ? s : TaskState.Empty(e.TaskId);

@@ -71,6 +71,29 @@ public static class TaskLogic
         return TaskDecision.Accept(new StepRecorded(s.TaskId, attempt, step));
     }
 
+    /// <summary>
+    /// A model call the gateway recorded for this attempt. Accepted while the attempt runs and after
+    /// it ended (the gateway records a call after answering it, so the record may arrive just after
+    /// the agent submitted); refused for an attempt that never ran or was replaced by a retry.
+    /// </summary>
+    public static TaskDecision RecordModelCall(TaskState s, int attempt, ModelCall call)
+    {
+        if (attempt != s.Attempt || s.RunStartedAt is null)
+            return TaskDecision.Reject($"no model calls for attempt {attempt} (attempt {s.Attempt}, status {s.Status})");
+        if (s.ModelCalls.Exists(c => c.Path == call.Path))
+            return TaskDecision.Duplicate("model call already recorded");
+        return TaskDecision.Accept(new ModelCallRecorded(s.TaskId, attempt, call));
+    }
+
+    /// <summary>
+    /// Whether a model call for <paramref name="attempt"/> may go ahead: only while that attempt is
+    /// the one running. The key check is the actor's (keys live only in its memory).
+    /// </summary>
+    public static string? ModelCallRefusal(TaskState s, int attempt) =>
+        attempt != s.Attempt ? $"attempt {attempt} is not the task's current attempt ({s.Attempt})"
+        : s.Status != TaskStatus.Running ? $"attempt {attempt} is not running (status {StatusNames.Format(s.Status)})"
+        : null;
+
     public static TaskDecision StartScoring(TaskState s, int attempt, DateTimeOffset now) =>
         s.Status == TaskStatus.Running && attempt == s.Attempt
             ? TaskDecision.Accept(new ScoringStarted(s.TaskId, attempt, now))
@@ -135,9 +158,10 @@ public static class TaskLogic
     {
         Submitted x => s with { Status = TaskStatus.Submitted, Spec = x.Spec, SubmittedAt = x.At },
         Queued x => s with { Status = TaskStatus.Queued, QueuedAt = x.At },
-        Admitted x => s with { Status = TaskStatus.Provisioning, Lease = x.Lease, AdmittedAt = x.At, Steps = [] },
+        Admitted x => s with { Status = TaskStatus.Provisioning, Lease = x.Lease, AdmittedAt = x.At, Steps = [], ModelCalls = [] },
         RunStarted x => s with { Status = TaskStatus.Running, RunStartedAt = x.At },
         StepRecorded x => s with { Steps = s.Steps.Add(x.Step) },
+        ModelCallRecorded x => s with { ModelCalls = s.ModelCalls.Add(x.Call) },
         ScoringStarted => s with { Status = TaskStatus.Scoring },
         Completed x => EndAttempt(s, x.At, "completed", null) with
         {
@@ -145,7 +169,7 @@ public static class TaskLogic
         },
         AttemptFailed x => EndAttempt(s, x.At, "infrastructure-failure", x.Reason) with
         {
-            Status = TaskStatus.Submitted, Attempt = s.Attempt + 1, Lease = null, Steps = [],
+            Status = TaskStatus.Submitted, Attempt = s.Attempt + 1, Lease = null, Steps = [], ModelCalls = [],
             QueuedAt = null, AdmittedAt = null, RunStartedAt = null,
         },
         Failed x => EndAttempt(s, x.At, "failed", x.Reason) with

@@ -110,6 +110,8 @@ public sealed class LocalProcessProvider : IEnvironmentProvider, IResourceRemova
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(request.Command);
         psi.Environment["MEGAFLOW_ENV_ID"] = handle.EnvironmentId;
+        foreach (var (name, value) in request.Environment ?? new Dictionary<string, string>())
+            psi.Environment[name] = value;
 
         using var process = new Process { StartInfo = psi };
         var startedAt = DateTimeOffset.UtcNow;
