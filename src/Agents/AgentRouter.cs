@@ -10,11 +10,12 @@ namespace MegaFlow.Agents;
 /// </summary>
 public sealed class AgentRouter(IReadOnlyDictionary<string, IAgent> agents) : IAgent
 {
-    /// <summary>The scripted agent and a model agent with <paramref name="model"/>'s settings.</summary>
+    /// <summary>The scripted and command agents and a model agent with <paramref name="model"/>'s settings.</summary>
     public static AgentRouter Create(Model.ModelAgentSettings model) => new(new Dictionary<string, IAgent>(StringComparer.Ordinal)
     {
         [AgentKinds.Scripted] = ScriptedAgent.Instance,
         [AgentKinds.Model] = new Model.ModelAgent(model),
+        [AgentKinds.Command] = CommandAgent.Instance,
     });
 
     /// <inheritdoc />

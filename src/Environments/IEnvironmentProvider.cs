@@ -16,6 +16,9 @@ public sealed record ExecRequest(string Command, TimeSpan Timeout, int MaxOutput
 /// </summary>
 public interface IGatewayAddressing
 {
+    /// <summary>Where the node's gateway must listen, besides loopback, for this provider's environments to reach it.</summary>
+    IReadOnlyList<System.Net.IPAddress> GatewayListenAddresses();
+
     /// <summary>The gateway's base URL (http://host:port/) as seen from inside <paramref name="handle"/>'s environment.</summary>
     Uri GatewayFor(EnvironmentHandle handle, Uri loopbackGateway);
 }

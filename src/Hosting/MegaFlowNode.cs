@@ -54,8 +54,11 @@ public static class MegaFlowNode
         var isWorker = settings.Roles.Contains(MegaFlowProxies.WorkerRole(config));
         builder.WithSchedulerProxy(config).WithTaskReadModel();
         if (isWorker)
-            builder.WithEnvironmentRegion(config, components.Provider, components.Artifacts)
-                .WithTaskRegion(config, AgentOf(components, config));
+        {
+            var gateway = new GatewayAddress();
+            builder.WithEnvironmentRegion(config, components.Provider, components.Artifacts, gateway)
+                .WithTaskRegion(config, AgentOf(components, config), gateway);
+        }
         else
             builder.WithRegionProxies(config);
         if (settings.Roles.Contains(MegaFlowProxies.SchedulerRole(config)))
@@ -77,15 +80,25 @@ public static class MegaFlowNode
         });
 
     /// <summary>
-    /// The environment shard region, its janitor and the node's member watcher (worker role).
+    /// The node's model gateway address, known once the environment region's registration started it;
+    /// read by the task region's registration, which Akka.Hosting runs after it.
+    /// </summary>
+    private sealed class GatewayAddress
+    {
+        public Uri? Value { get; set; }
+    }
+
+    /// <summary>
+    /// The environment shard region, its janitor, the node's model gateway and member watcher (worker role).
     /// Started with ClusterSharding directly because environments are pinned to their node by a
     /// custom allocation strategy, which Akka.Cluster.Hosting's ShardOptions cannot carry; the region
     /// is registered under <see cref="ActorKeys.Environments"/> all the same.
     /// </summary>
-    public static AkkaConfigurationBuilder WithEnvironmentRegion(this AkkaConfigurationBuilder builder, Config config, IEnvironmentProvider? provider = null, IArtifactStore? artifacts = null) =>
+    private static AkkaConfigurationBuilder WithEnvironmentRegion(this AkkaConfigurationBuilder builder, Config config, IEnvironmentProvider? provider, IArtifactStore? artifacts, GatewayAddress gateway) =>
         builder.WithActors((system, registry) =>
         {
-            var parts = EnvironmentParts.Create(system, config, provider, artifacts);
+            var parts = EnvironmentParts.Create(system, registry, config, provider, artifacts);
+            gateway.Value = parts.Settings.Gateway;
             var scheduler = registry.Get<ActorKeys.Scheduler>();
             var shardingSettings = ClusterShardingSettings.Create(system).WithRole(MegaFlowProxies.WorkerRole(config)).WithRememberEntities(true);
             var environments = ClusterSharding.Get(system).Start(EntityTypes.Environment,
@@ -98,7 +111,7 @@ public static class MegaFlowNode
     /// <summary>What a worker's environments are made of: provider, artifact store and timings, read once per node.</summary>
     private sealed record EnvironmentParts(IEnvironmentProvider Provider, IArtifactStore Artifacts, EnvironmentActorSettings Settings, EnvironmentJanitorSettings Janitor)
     {
-        public static EnvironmentParts Create(ActorSystem system, Config config, IEnvironmentProvider? provider, IArtifactStore? artifacts)
+        public static EnvironmentParts Create(ActorSystem system, IActorRegistry registry, Config config, IEnvironmentProvider? provider, IArtifactStore? artifacts)
         {
             var mf = config.GetConfig("megaflow");
             var dataDir = mf.GetString("data-dir", "./data");
@@ -117,8 +130,11 @@ public static class MegaFlowNode
                 artifacts = CreateArtifactStore(mf, dataDir);
                 if (artifacts is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
             }
+            // Agent programs in this node's environments call their models through this node's gateway.
+            var gateway = NodeGateway.Start(system, registry, mf, artifacts, provider);
             return new EnvironmentParts(provider, artifacts, new EnvironmentActorSettings
             {
+                Gateway = gateway?.BaseAddress,
                 // Environments, leases and slots belong to this incarnation of the node; container labels name its address.
                 Node = NodeKey.SelfIncarnation(system),
                 CheckInterval = envConfig.GetTimeSpan("check-interval", TimeSpan.FromSeconds(15)),
@@ -136,14 +152,14 @@ public static class MegaFlowNode
         }
     }
 
-    /// <summary>The task shard region (worker role).</summary>
-    public static AkkaConfigurationBuilder WithTaskRegion(this AkkaConfigurationBuilder builder, Config config, IAgent agent) =>
+    /// <summary>The task shard region (worker role); its agents call models through <paramref name="gateway"/>.</summary>
+    private static AkkaConfigurationBuilder WithTaskRegion(this AkkaConfigurationBuilder builder, Config config, IAgent agent, GatewayAddress gateway) =>
         builder.WithShardRegion<ActorKeys.Tasks>(EntityTypes.Task, (system, registry, _) =>
             {
                 var memberWatcher = system.ActorOf(Props.Create<MemberWatcher>(), MemberWatcher.Name);
                 var refs = new TaskActorRefs(registry.Get<ActorKeys.Scheduler>(), registry.Get<ActorKeys.Environments>(),
                     DistributedPubSub.Get(system).Mediator, memberWatcher);
-                return TaskProps(system, config, () => refs, agent);
+                return TaskProps(system, config, () => refs, agent, gateway.Value);
             },
             MegaFlowProxies.TaskExtractor(config),
             new ShardOptions { Role = MegaFlowProxies.WorkerRole(config), RememberEntities = true, HandOffStopMessage = PoisonPill.Instance });
@@ -152,9 +168,10 @@ public static class MegaFlowNode
     private static IAgent AgentOf(NodeComponents components, Config config) =>
         components.Agent ?? AgentRouter.Create(ReadModelAgentSettings(config.GetConfig("megaflow")));
 
-    private static Func<string, Props> TaskProps(ActorSystem system, Config config, Func<TaskActorRefs> refs, IAgent agent)
+    private static Func<string, Props> TaskProps(ActorSystem system, Config config, Func<TaskActorRefs> refs, IAgent agent, Uri? gateway)
     {
-        var taskSettings = ReadTaskSettings(config.GetConfig("megaflow.task"), NodeKey.Self(system)); // where the task ran, for people
+        // Node: where the task ran, for people.
+        var taskSettings = ReadTaskSettings(config.GetConfig("megaflow.task"), NodeKey.Self(system)) with { Gateway = gateway };
         return id => TaskActor.Props(id, refs(), taskSettings, agent);
     }
 
@@ -201,7 +218,7 @@ public static class MegaFlowNode
         {
             var node = NodeKey.SelfIncarnation(system);
             var topics = system.ActorOf(Props.Create<LocalTopics>(), "topics");
-            var parts = EnvironmentParts.Create(system, config, components.Provider, components.Artifacts);
+            var parts = EnvironmentParts.Create(system, registry, config, components.Provider, components.Artifacts);
             // Entity props are made when an entity first gets a message, by which time the scheduler is registered.
             var environments = system.ActorOf(EntityParent.Props(
                 id => EnvironmentActor.Props(id, parts.Provider, parts.Artifacts, registry.Get<ActorKeys.Scheduler>(), parts.Settings),
@@ -209,7 +226,7 @@ public static class MegaFlowNode
             registry.Register<ActorKeys.Environments>(environments);
             var tasks = system.ActorOf(EntityParent.Props(
                 TaskProps(system, config, () => new TaskActorRefs(registry.Get<ActorKeys.Scheduler>(), environments, topics, ActorRefs.Nobody),
-                    AgentOf(components, config)),
+                    AgentOf(components, config), parts.Settings.Gateway),
                 MegaFlowProxies.TaskExtractor(config)), "tasks");
             registry.Register<ActorKeys.Tasks>(tasks);
             var scheduler = system.ActorOf(SchedulerProps(config, tasks, topics, singleNode: node), "scheduler");

@@ -152,15 +152,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             LeaveIfNeverSubmitted();
         });
         Command<AuthorizeModelCall>(OnAuthorizeModelCall);
-        Command<RecordModelCall>(m =>
-        {
-            var sender = Sender;
-            var d = TaskLogic.RecordModelCall(_state, m.Attempt, m.Call);
-            if (d.Outcome == DecisionOutcome.Rejected)
-                sender.Tell(new ModelCallRecordedAck(_taskId, m.Call.Path, Recorded: false));
-            else
-                Commit(d, () => sender.Tell(new ModelCallRecordedAck(_taskId, m.Call.Path, Recorded: true)));
-        });
+        Command<RecordModelCall>(m => Commit(TaskLogic.RecordModelCall(_state, m.Attempt, m.Call)));
         Command<NodeLost>(OnNodeLost);
         Command<LeasedEnvironmentLost>(m =>
         {

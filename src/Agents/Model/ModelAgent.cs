@@ -40,9 +40,23 @@ public sealed class ModelAgent : IAgent
     public async ValueTask<AgentDecision> DecideAsync(AgentContext context, CancellationToken cancellationToken)
     {
         var agent = context.Spec.Agent ?? new AgentSpec { Kind = AgentKinds.Model };
-        var endpoint = agent.Endpoint is { } e ? new Uri(e) : _settings.DefaultEndpoint;
-        var model = agent.Model ?? _settings.DefaultModel;
-        var client = Client(endpoint, model, ApiKey(agent, endpoint));
+        // Through the node's gateway when there is one (it records the call and forwards it to the
+        // upstream with the upstream's key, read on the gateway's node); else straight to the upstream.
+        ModelUpstream upstream;
+        ChatClient client;
+        if (context.Gateway is { } gateway)
+        {
+            upstream = new ModelUpstream(agent.Endpoint is { } e ? new Uri(e) : _settings.DefaultEndpoint, agent.Model ?? _settings.DefaultModel, null);
+            // Not cached: the URL and key are this attempt's. The client library's HTTP transport is shared.
+            client = NewClient(gateway.BaseUrl, upstream.Model, gateway.Key);
+        }
+        else
+        {
+            upstream = ModelUpstream.Resolve(agent, _settings, _environment);
+            client = Client(upstream.BaseUrl, upstream.Model, upstream.ApiKey ?? "none");
+        }
+        var endpoint = upstream.BaseUrl;
+        var model = upstream.Model;
         var template = PromptTemplate.Get(agent.Template);
         var options = new ChatCompletionOptions
         {
@@ -121,27 +135,18 @@ public sealed class ModelAgent : IAgent
         return e.Message;
     }
 
-    private string ApiKey(AgentSpec agent, Uri endpoint)
-    {
-        var variable = agent.ApiKeyEnv ?? (agent.Endpoint is null ? _settings.DefaultApiKeyEnv : "");
-        if (string.IsNullOrEmpty(variable))
-            // The client library insists on a credential; an endpoint that needs none ignores it.
-            return "none";
-        return _environment(variable) is { Length: > 0 } key
-            ? key
-            : throw new AgentInfrastructureException(endpoint.ToString(),
-                $"environment variable {variable} (the API key for model endpoint {endpoint}) is not set on this node");
-    }
-
     private ChatClient Client(Uri endpoint, string model, string key) =>
-        _clients.GetOrAdd((endpoint, model, key), k => new ChatClient(k.Model, new ApiKeyCredential(k.Key), new OpenAIClientOptions
+        _clients.GetOrAdd((endpoint, model, key), k => NewClient(k.Endpoint, k.Model, k.Key));
+
+    private static ChatClient NewClient(Uri endpoint, string model, string key) =>
+        new(model, new ApiKeyCredential(key), new OpenAIClientOptions
         {
-            Endpoint = k.Endpoint,
+            Endpoint = endpoint,
             // Retries are ours (above): they know which failures are the infrastructure's.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             // Our per-call timeout governs; the library's default (100 s) must not cut it shorter.
             NetworkTimeout = Timeout.InfiniteTimeSpan,
-        }));
+        });
 
     private static ChatMessage ToMessage(ChatTurn turn) => turn.Role switch
     {

@@ -7,7 +7,7 @@ namespace MegaFlow.Contracts.Tasks;
 /// itself never enters the journal.
 /// </summary>
 /// <param name="Round">The round the call belongs to: the round being decided (the model agent) or run (an agent program in the environment).</param>
-/// <param name="Path">Artifact key of the full record (<see cref="ModelCallRecordPaths"/>).</param>
+/// <param name="Path">Where the full record is: the artifact store's location for the key <see cref="ModelCallRecordPaths"/> names (a file path or an s3:// URI).</param>
 /// <param name="Route">What was called: <c>chat/completions</c>, <c>completions</c> or <c>models</c>.</param>
 /// <param name="Model">The model name sent upstream.</param>
 /// <param name="Endpoint">The upstream base URL the gateway forwarded to.</param>

@@ -92,10 +92,11 @@ public static class TaskProtocol
     /// <summary>Refused: <paramref name="Reason"/> says why, for the caller.</summary>
     public sealed record ModelCallRefused(string TaskId, string Reason) : IMegaFlowMessage;
 
-    /// <summary>The gateway recorded a call; the task journals it. Answered with <see cref="ModelCallRecordedAck"/> once persisted (or already known).</summary>
+    /// <summary>
+    /// The gateway recorded a call; the task journals it. Not answered: the gateway tells it before
+    /// answering the call, so it reaches the task before anything the agent does next.
+    /// </summary>
     public sealed record RecordModelCall(string TaskId, int Attempt, ModelCall Call) : ITaskMessage;
-
-    public sealed record ModelCallRecordedAck(string TaskId, string Path, bool Recorded) : IMegaFlowMessage;
 
     // ---- queries over all tasks: answered by a node's task read model -------------------------
 

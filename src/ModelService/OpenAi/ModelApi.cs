@@ -1,3 +1,4 @@
+using MegaFlow.Contracts.OpenAi;
 using System.Text.Json;
 using MegaFlow.Model.Inference;
 using MegaFlow.Model.Policy;

@@ -46,7 +46,6 @@ public static class ProtocolManifests
         ("tm.mck", typeof(TaskProtocol.ModelCallAllowed)),
         ("tm.mcr", typeof(TaskProtocol.ModelCallRefused)),
         ("tm.mcw", typeof(TaskProtocol.RecordModelCall)),
-        ("tm.mcd", typeof(TaskProtocol.ModelCallRecordedAck)),
         ("ts", typeof(TaskState)),
         ("tm.lst", typeof(TaskProtocol.ListTasks)),
         ("tl", typeof(TaskListing)),

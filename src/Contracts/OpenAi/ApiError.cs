@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace MegaFlow.ModelService.OpenAi;
+namespace MegaFlow.Contracts.OpenAi;
 
 /// <summary>OpenAI's error body: {"error": {"message", "type", "param", "code"}}; official clients read it.</summary>
 public sealed record ApiErrorBody([property: JsonPropertyName("error")] ApiErrorDetail Error);
@@ -10,11 +10,3 @@ public sealed record ApiErrorDetail(
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("param")] string? Param,
     [property: JsonPropertyName("code")] string? Code);
-
-/// <summary>A request the API refuses with 400, naming the parameter at fault.</summary>
-public sealed class BadRequestException(string? param, string message, string code = "invalid_value") : Exception(message)
-{
-    public string? Param { get; } = param;
-
-    public string Code { get; } = code;
-}
