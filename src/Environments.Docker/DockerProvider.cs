@@ -43,7 +43,7 @@ namespace MegaFlow.Environments.Docker;
 /// cluster and node, action "die") raises <see cref="ResourceLost"/> for containers that died
 /// without the provider stopping them.</para>
 /// </remarks>
-public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, IImageInventory, IDisposable
+public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, IImageInventory, IGatewayAddressing, IDisposable
 {
     public const string ClusterLabel = "megaflow.cluster";
     public const string NodeLabel = "megaflow.node";
@@ -66,6 +66,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
     private readonly ContainerInventory _containers;
     private readonly ImageInventory _images;
     private readonly EngineEvents _events;
+    private readonly Networking.GatewayNetwork _gatewayNetwork;
     private int _disposed;
 
     public DockerProvider(DockerProviderSettings settings)
@@ -85,6 +86,7 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
         _archives = new ArchiveCopier(_client, retry);
         _containers = new ContainerInventory(_client, settings, retry, _lifecycle);
         _images = new ImageInventory(_client, retry, _puller);
+        _gatewayNetwork = new Networking.GatewayNetwork(_client, retry, settings);
         _events = new EngineEvents(_client, settings, deaths, lost => ResourceLost?.Invoke(lost));
     }
 
@@ -107,6 +109,15 @@ public sealed class DockerProvider : IEnvironmentProvider, IResourceInventory, I
 
     /// <inheritdoc />
     public event Action? ImagesChanged;
+
+    /// <inheritdoc />
+    /// <remarks>Creates the gateway network when missing.</remarks>
+    public IReadOnlyList<System.Net.IPAddress> GatewayListenAddresses() =>
+        [_gatewayNetwork.AddressAsync(CancellationToken.None).GetAwaiter().GetResult()];
+
+    /// <inheritdoc />
+    public Uri GatewayFor(EnvironmentHandle handle, Uri loopbackGateway) =>
+        new($"http://{_gatewayNetwork.AddressAsync(CancellationToken.None).GetAwaiter().GetResult()}:{loopbackGateway.Port}/");
 
     /// <summary>Container name for an environment id: characters Docker does not allow become '_'.</summary>
     public static string ContainerName(string environmentId)

@@ -58,6 +58,12 @@ public sealed record DockerProviderSettings
     /// <summary>Images to make present when the node starts (pre-provision list).</summary>
     public IReadOnlyList<string> Prepull { get; init; } = [];
 
+    /// <summary>
+    /// The internal network through which agent programs in containers reach the node's model gateway
+    /// (<see cref="Networking.GatewayNetwork"/>); created when missing.
+    /// </summary>
+    public string GatewayNetwork { get; init; } = "megaflow-gateway";
+
     /// <summary>How long to wait for a killed exec's output stream to end after its timeout.</summary>
     public TimeSpan KillGrace { get; init; } = TimeSpan.FromSeconds(5);
 

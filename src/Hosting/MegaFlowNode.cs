@@ -314,6 +314,7 @@ public static class MegaFlowNode
             PullFailureTtl = d.GetTimeSpan("pull-failure-ttl", TimeSpan.FromSeconds(60)),
             CapAdd = d.GetStringList("cap-add", ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETGID", "SETUID", "KILL"]).ToList(),
             KeepAliveCommand = d.GetStringList("keep-alive-command", ["tail", "-f", "/dev/null"]).ToList(),
+            GatewayNetwork = d.GetString("gateway-network", "megaflow-gateway"),
             Credentials = string.IsNullOrWhiteSpace(server)
                 ? []
                 : [new RegistryCredentials(server, d.GetString("registry.username", ""),

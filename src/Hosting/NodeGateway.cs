@@ -32,7 +32,7 @@ internal static class NodeGateway
             Address = IPAddress.TryParse(address, out var ip) ? ip : throw new ConfigurationException($"megaflow.gateway.address: '{address}' is not an IP address"),
             Port = g.GetInt("port", 0),
             // Containers reach the node on their network's gateway address, which the provider knows.
-            ExtraAddresses = provider is IGatewayAddressing addressing ? addressing.GatewayListenAddresses() : [],
+            ExtraAddresses = ExtraAddresses(system, provider),
             AuthorizeTimeout = g.GetTimeSpan("authorize-timeout", TimeSpan.FromSeconds(5)),
             UpstreamTimeout = g.GetTimeSpan("upstream-timeout", TimeSpan.FromMinutes(10)),
         };
@@ -51,6 +51,23 @@ internal static class NodeGateway
         system.RegisterOnTermination(() => server.DisposeAsync().AsTask().GetAwaiter().GetResult());
         system.Log.Info("model gateway listening on {0}", server.BaseAddress);
         return server;
+    }
+
+    // Containers reach the node on their network's gateway address, which the provider knows. A provider
+    // that cannot say (its engine is down at start) leaves the gateway on loopback: the node still runs
+    // every task that calls no model from inside a container.
+    private static IReadOnlyList<IPAddress> ExtraAddresses(ActorSystem system, IEnvironmentProvider provider)
+    {
+        if (provider is not IGatewayAddressing addressing) return [];
+        try
+        {
+            return addressing.GatewayListenAddresses();
+        }
+        catch (Exception e)
+        {
+            system.Log.Warning("model gateway: environments of provider {0} cannot be given a way to it ({1}); it listens on loopback only", provider.Name, e.Message);
+            return [];
+        }
     }
 
     /// <summary>Keys are checked by the task itself (only its actor knows its attempt's key).</summary>

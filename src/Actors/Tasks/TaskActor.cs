@@ -303,7 +303,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         else
             _refs.Environments.Tell(new Provision(lease.EnvironmentId,
                 new EnvironmentSpec(spec.Image!, spec.PoolKey, spec.ExecutionMode, spec.CpuLimit,
-                    spec.MemoryLimitMb * 1024L * 1024L, spec.PidsLimit, spec.Network), _taskId, _state.Attempt));
+                    spec.MemoryLimitMb * 1024L * 1024L, spec.PidsLimit, NetworkOf(spec)), _taskId, _state.Attempt));
     }
 
     private void OnEnvironmentReady(EnvironmentReady m)
@@ -373,6 +373,12 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             success: d => new AgentDecided(attempt, round, d),
             failure: e => new AgentFailed(attempt, round, e));
     }
+
+    // An agent program must reach the gateway: a spec that asks for no network gets the provider's
+    // network to the gateway and nothing else; one that names a network keeps it (the gateway listens
+    // on an address of the host, reachable from any container network that reaches the host).
+    private static string NetworkOf(TaskSpec spec) =>
+        spec.AgentKind == AgentKinds.Command && spec.Network == "none" ? EnvironmentSpec.GatewayNetwork : spec.Network;
 
     /// <summary>
     /// The key of the current attempt's model calls: 32 random bytes, made when first needed. Only

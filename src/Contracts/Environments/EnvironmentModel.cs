@@ -19,6 +19,8 @@ public enum EnvironmentStatus
 }
 
 /// <summary>What to create: image, pool and limits. Providers interpret the image their own way.</summary>
+/// <remarks><see cref="NetworkMode"/> <see cref="GatewayNetwork"/> asks for the network through which the
+/// node's model gateway is reached and nothing else (an agent program's environment).</remarks>
 public sealed record EnvironmentSpec(
     string Image,
     string Pool,
@@ -27,7 +29,15 @@ public sealed record EnvironmentSpec(
     long MemoryLimitBytes = 1L << 30,
     int PidsLimit = 512,
     string NetworkMode = "none",
-    string? TaskId = null); // the task it is created for: providers label resources with it
+    string? TaskId = null) // the task it is created for: providers label resources with it
+{
+    /// <summary>
+    /// The network mode of an environment whose agent program calls a model: the provider's network to
+    /// the node's gateway (Docker: an internal network), never the host's. Not a valid task network name
+    /// (it has a ':'), so no spec can ask for it by name.
+    /// </summary>
+    public const string GatewayNetwork = "megaflow:gateway";
+}
 
 /// <summary>The provider's reference to the real resource (a folder, a container id) — persisted.</summary>
 public sealed record EnvironmentHandle(string EnvironmentId, string Provider, string Reference);

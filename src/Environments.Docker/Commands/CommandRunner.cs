@@ -35,7 +35,7 @@ internal sealed class CommandRunner(
                 AttachStdout = true,
                 AttachStderr = true,
                 AttachStdin = false,
-                Env = [$"MEGAFLOW_ENV_ID={handle.EnvironmentId}"],
+                Env = [$"MEGAFLOW_ENV_ID={handle.EnvironmentId}", .. (request.Environment ?? new Dictionary<string, string>()).Select(v => $"{v.Key}={v.Value}")],
             }, t), ct).ConfigureAwait(false);
         }
         catch (Exception e) when (EngineRetry.IsNotFound(e) || EngineRetry.IsConflict(e))

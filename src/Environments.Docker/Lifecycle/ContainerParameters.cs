@@ -37,7 +37,12 @@ internal static class ContainerParameters
             Memory = spec.MemoryLimitBytes,
             MemorySwap = spec.MemoryLimitBytes, // equal to Memory: no swap beyond the limit
             PidsLimit = spec.PidsLimit,
-            NetworkMode = string.IsNullOrWhiteSpace(spec.NetworkMode) ? "none" : spec.NetworkMode,
+            NetworkMode = spec.NetworkMode switch
+            {
+                null or "" => "none",
+                EnvironmentSpec.GatewayNetwork => settings.GatewayNetwork,
+                var mode => mode,
+            },
             Privileged = false,
             CapDrop = ["ALL"],
             CapAdd = settings.CapAdd.ToList(),
