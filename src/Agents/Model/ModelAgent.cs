@@ -11,7 +11,9 @@ namespace MegaFlow.Agents.Model;
 /// <summary>
 /// The <c>model</c> agent: each round it sends the conversation (<see cref="Conversation"/>) to an
 /// OpenAI-compatible chat endpoint through the official OpenAI client and turns the reply into a
-/// command or a submission (<see cref="ReplyParser"/>). Any base URL that speaks
+/// command or a submission (<see cref="ReplyParser"/>); with a choice template (choice-v1) the request
+/// restricts the reply to the spec's actions or submit (guided_choice) and the reply must be one of them.
+/// Any base URL that speaks
 /// <c>POST {base}/chat/completions</c> works: the cluster's model service by default, vLLM, SGLang or a
 /// hosted API named in the spec.
 /// <para>Failures are sorted by whose they are. An endpoint that refuses the connection, times out or
