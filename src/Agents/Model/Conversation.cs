@@ -15,7 +15,8 @@ public enum ChatRole { System, User, Assistant }
 /// Builds the conversation for one round from the spec and the attempt's steps — nothing else — so a
 /// decision needs no memory of earlier calls and an attempt that moved to another node (or restarted)
 /// is asked exactly what it would have been asked. The model's earlier replies are therefore rebuilt
-/// as their action (a bash block holding the command that ran); the prose around it is not kept here
+/// as their action (in the template's form: a bash block holding the command that ran, or the bare
+/// chosen candidate); the prose around it is not kept here
 /// (recording every call verbatim is the gateway's job).
 /// </summary>
 public static class Conversation
@@ -39,7 +40,9 @@ public static class Conversation
 
         var turns = new List<ChatTurn>(2 + 2 * context.Steps.Count)
         {
-            new(ChatRole.System, template.System.Replace("{max_rounds}", spec.MaxRounds.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)),
+            new(ChatRole.System, template.System
+                .Replace("{max_rounds}", spec.MaxRounds.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("{candidates}", string.Join('\n', ReplyParser.ChoiceCandidates(spec)), StringComparison.Ordinal)),
             new(ChatRole.User, template.Task
                 .Replace("{task_id}", context.TaskId, StringComparison.Ordinal)
                 .Replace("{context}", extra.ToString(), StringComparison.Ordinal)
@@ -47,7 +50,7 @@ public static class Conversation
         };
         foreach (var step in context.Steps)
         {
-            turns.Add(new(ChatRole.Assistant, $"```bash\n{step.Command}\n```"));
+            turns.Add(new(ChatRole.Assistant, template.Action.Replace("{command}", step.Command, StringComparison.Ordinal)));
             turns.Add(new(ChatRole.User, Observe(template, step, observationChars)));
         }
         return turns;

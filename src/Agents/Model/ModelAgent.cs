@@ -11,7 +11,9 @@ namespace MegaFlow.Agents.Model;
 /// <summary>
 /// The <c>model</c> agent: each round it sends the conversation (<see cref="Conversation"/>) to an
 /// OpenAI-compatible chat endpoint through the official OpenAI client and turns the reply into a
-/// command or a submission (<see cref="ReplyParser"/>). Any base URL that speaks
+/// command or a submission (<see cref="ReplyParser"/>); with a choice template (choice-v1) the request
+/// restricts the reply to the spec's actions or submit (guided_choice) and the reply must be one of them.
+/// Any base URL that speaks
 /// <c>POST {base}/chat/completions</c> works: the cluster's model service by default, vLLM, SGLang or a
 /// hosted API named in the spec.
 /// <para>Failures are sorted by whose they are. An endpoint that refuses the connection, times out or
@@ -63,12 +65,15 @@ public sealed class ModelAgent : IAgent
             Temperature = agent.Temperature is { } t ? (float)t : null,
             MaxOutputTokenCount = agent.MaxTokens,
         };
+        var candidates = template.GuidedChoice ? ReplyParser.ChoiceCandidates(context.Spec) : null;
+        if (candidates is not null)
+            GuidedChoice(options, candidates);
 
         var messages = Conversation.Build(context, template, _settings.ObservationChars).Select(ToMessage).ToList();
         for (var reply = 0; ; reply++)
         {
             var text = await CompleteAsync(client, endpoint, messages, options, cancellationToken).ConfigureAwait(false);
-            var parsed = ReplyParser.Parse(text);
+            var parsed = candidates is null ? ReplyParser.Parse(text) : ReplyParser.ParseChoice(text, candidates);
             switch (parsed.Kind)
             {
                 case ReplyKind.Command:
@@ -83,6 +88,18 @@ public sealed class ModelAgent : IAgent
             messages.Add(new AssistantChatMessage(text ?? ""));
             messages.Add(new UserChatMessage("Format error: " + parsed.Error));
         }
+    }
+
+    /// <summary>
+    /// Adds vLLM's <c>guided_choice</c> to the request body. ChatCompletionOptions has no such property;
+    /// the library's JSON patch (OpenAI 2.x on System.ClientModel's JsonPatch) writes extra fields into
+    /// the serialised request, so no hand-built body or pipeline policy is needed.
+    /// </summary>
+    private static void GuidedChoice(ChatCompletionOptions options, IReadOnlyList<string> candidates)
+    {
+#pragma warning disable SCME0001 // JsonPatch is marked experimental; the field it writes is plain JSON that any version can be checked against (the tests read the request body).
+        options.Patch.Set("$.guided_choice"u8, BinaryData.FromObjectAsJson(candidates));
+#pragma warning restore SCME0001
     }
 
     private async Task<string?> CompleteAsync(ChatClient client, Uri endpoint, List<ChatMessage> messages, ChatCompletionOptions options, CancellationToken ct)

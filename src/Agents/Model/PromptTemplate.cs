@@ -7,7 +7,12 @@ namespace MegaFlow.Agents.Model;
 /// A changed wording is a new template name (swe-v2, ...), never an edit of an existing one, so a
 /// trajectory's prompt can always be rebuilt from the name recorded in its spec.
 /// </summary>
-public sealed record PromptTemplate(string Name, string System, string Task, string Observation)
+/// <param name="Action">How an earlier step's command is shown as the model's reply ({command}): what the
+/// template asked it to answer, so the rebuilt conversation reads as one the model could have written.</param>
+/// <param name="GuidedChoice">The model does not write commands but picks one candidate per round
+/// (<see cref="ReplyParser.ChoiceCandidates"/>), the request restricting its answer with guided_choice.</param>
+public sealed record PromptTemplate(string Name, string System, string Task, string Observation,
+    string Action = "```bash\n{command}\n```", bool GuidedChoice = false)
 {
     /// <summary>
     /// swe-v1: a coding agent in a shell, one command per turn, submitting when done. Placeholders:
@@ -47,9 +52,36 @@ public sealed record PromptTemplate(string Name, string System, string Task, str
             </output>
             """);
 
+    /// <summary>
+    /// choice-v1: the model answers each round with exactly one candidate, a command from the spec's
+    /// actions or submit, and the endpoint is asked to allow nothing else (guided_choice). Meant for
+    /// small policies (ours is a byte-level GRU) that cannot yet write a well-formed bash block but can
+    /// be trained to choose well. Short on purpose: every byte is a token of a small context.
+    /// Placeholders: those of swe-v1 and {candidates} (one per line).
+    /// </summary>
+    public static PromptTemplate ChoiceV1 { get; } = new(
+        AgentSpec.ChoiceTemplate,
+        System: """
+            You are an agent working in a shell inside an isolated environment.
+            Each turn, reply with exactly one of the candidate commands below, written exactly as listed and nothing else. It runs with /bin/sh in the environment's working directory and you see its exit code and output. You have at most {max_rounds} commands. Reply submit when the task is done.
+
+            Candidates:
+            {candidates}
+            """,
+        Task: """
+            Task {task_id}{context}
+
+            <problem_statement>
+            {problem_statement}
+            </problem_statement>
+            """,
+        Observation: SweV1.Observation,
+        Action: "{command}",
+        GuidedChoice: true);
+
     /// <summary>Every template by name; <see cref="AgentSpec.Templates"/> lists the same names.</summary>
     public static IReadOnlyDictionary<string, PromptTemplate> All { get; } =
-        new Dictionary<string, PromptTemplate>(StringComparer.Ordinal) { [SweV1.Name] = SweV1 };
+        new Dictionary<string, PromptTemplate>(StringComparer.Ordinal) { [SweV1.Name] = SweV1, [ChoiceV1.Name] = ChoiceV1 };
 
     /// <summary>The template <paramref name="name"/> names (null: the default).</summary>
     /// <exception cref="ArgumentException">No such template (a spec that passed validation always names one).</exception>

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Agents.Model;
 
@@ -63,6 +64,29 @@ public static partial class ReplyParser
         if (command.Length == 0)
             return ParsedReply.Invalid("The ```bash code block was empty. " + Expectation);
         return command is SubmitCommand or SubmitMarker ? ParsedReply.Submit : ParsedReply.Run(command);
+    }
+
+    /// <summary>
+    /// The candidates of a choice template (choice-v1): the spec's actions, distinct and in order, then
+    /// <see cref="SubmitCommand"/>. An action that is itself <c>submit</c> is that same candidate (it could
+    /// only ever mean submitting), kept last so the list reads as commands and then the way out.
+    /// </summary>
+    public static IReadOnlyList<string> ChoiceCandidates(TaskSpec spec) =>
+        [.. (spec.Actions ?? []).Where(a => a != SubmitCommand).Distinct(StringComparer.Ordinal), SubmitCommand];
+
+    /// <summary>
+    /// Parses a reply to a choice template: exactly one of <paramref name="candidates"/>, compared
+    /// ordinally with nothing trimmed (an endpoint honouring guided_choice answers a candidate verbatim;
+    /// anything else means it ignored the constraint, and guessing which candidate was meant would put
+    /// a command in the trajectory the model never chose).
+    /// </summary>
+    public static ParsedReply ParseChoice(string? reply, IReadOnlyList<string> candidates)
+    {
+        if (reply is not null && candidates.Contains(reply, StringComparer.Ordinal))
+            return reply == SubmitCommand ? ParsedReply.Submit : ParsedReply.Run(reply);
+        var shown = reply is null ? "an empty reply" : $"'{Conversation.Shorten(reply, 200)}'";
+        return ParsedReply.Invalid($"The reply was {shown}, which is not one of the candidates. Reply with exactly one of: "
+            + string.Join(" | ", candidates));
     }
 
     /// <summary>What the model is told after a format error.</summary>

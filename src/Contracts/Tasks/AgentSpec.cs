@@ -32,7 +32,13 @@ public static class AgentKinds
 public sealed record AgentSpec
 {
     /// <summary>Prompt templates the model agent knows (versioned: a changed prompt is a new name).</summary>
-    public static IReadOnlyList<string> Templates { get; } = ["swe-v1"];
+    public static IReadOnlyList<string> Templates { get; } = ["swe-v1", ChoiceTemplate];
+
+    /// <summary>
+    /// The constrained-choice template: the model picks one of the spec's <c>actions</c> (or
+    /// <c>submit</c>) each round, the endpoint restricting its answer with <c>guided_choice</c>.
+    /// </summary>
+    public const string ChoiceTemplate = "choice-v1";
 
     /// <summary>The template used when a model agent names none.</summary>
     public const string DefaultTemplate = "swe-v1";
@@ -69,6 +75,10 @@ public sealed record AgentSpec
 
     /// <summary>Command agent: the program's command line, run by /bin/sh -c in the environment.</summary>
     public string? Command { get; init; }
+
+    /// <summary>True for the model agent with <see cref="ChoiceTemplate"/>: its candidates are the spec's actions.</summary>
+    [JsonIgnore]
+    public bool IsChoice => IsModel && string.Equals(Template, ChoiceTemplate, StringComparison.Ordinal);
 
     /// <summary>True for the model agent.</summary>
     [JsonIgnore]

@@ -65,9 +65,12 @@ public static class TaskSpecValidator
         if (spec.Agent?.IsModel == true
             && (spec.Metadata?.GetValueOrDefault(ProblemStatementKey) is not { } statement || string.IsNullOrWhiteSpace(statement)))
             errors.Add(new($"metadata.{ProblemStatementKey}", "is required for the model agent (it is what the model is asked to solve)"));
-        // Only the scripted agent replays actions; a model agent may still be given some (ignored).
+        // The scripted agent replays actions and the choice-v1 model agent chooses among them; any other
+        // agent may still be given some (ignored).
         if (spec.Actions is null && spec.AgentKind == AgentKinds.Scripted)
             errors.Add(new("actions", "is required for the scripted agent (may be an empty list)"));
+        else if (spec.Agent?.IsChoice == true && (spec.Actions is null || spec.Actions.Count == 0))
+            errors.Add(new("actions", $"is required and must not be empty for the model agent's {AgentSpec.ChoiceTemplate} template (the commands the model chooses among, besides submit)"));
         else if (spec.Actions is not null)
             for (var i = 0; i < spec.Actions.Count; i++)
                 if (string.IsNullOrWhiteSpace(spec.Actions[i]))
