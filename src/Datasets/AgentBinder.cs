@@ -6,7 +6,7 @@ namespace MegaFlow.Datasets;
 /// <summary>
 /// Binds a record's <c>agent</c>: either the kind alone (<c>"agent": "model"</c>) or an object
 /// (<c>{"kind": "model", "endpoint": "http://host:8000/v1", "model": "m", "apiKeyEnv": "KEY_VAR",
-/// "template": "swe-v1", "temperature": 0.2, "maxTokens": 1024}</c>). Written by hand rather than with a
+/// "template": "swe-v1", "temperature": 0.2, "maxTokens": 1024}</c>, or <c>{"kind": "command", "command": "python3 agent.py"}</c>). Written by hand rather than with a
 /// converter so that every mistake names its <c>agent.&lt;field&gt;</c>; the values themselves
 /// (a known kind, a URL, a variable name) are checked by <see cref="TaskSpecValidator"/> afterwards.
 /// A null member of the object means "not given", as the management API's clients write it.
@@ -15,7 +15,7 @@ internal static class AgentBinder
 {
     /// <summary>Members of the object form, as written in a dataset file.</summary>
     public static IReadOnlyList<string> Fields { get; } =
-        ["kind", "endpoint", "model", "apiKeyEnv", "template", "temperature", "maxTokens"];
+        ["kind", "endpoint", "model", "apiKeyEnv", "template", "temperature", "maxTokens", "command"];
 
     /// <summary>The agent, or null after reporting why it cannot be read.</summary>
     public static AgentSpec? Bind(JsonElement element, TaskRecordSource source, LineErrors errors)
@@ -24,7 +24,7 @@ internal static class AgentBinder
             return new AgentSpec { Kind = element.GetString() };
         if (element.ValueKind != JsonValueKind.Object)
         {
-            errors.Add("agent", $"must be an agent kind ({string.Join(" or ", AgentKinds.All)}) or an object (got {TaskRecordBinder.Describe(element)})");
+            errors.Add("agent", $"must be an agent kind ({AgentKinds.Listed}) or an object (got {TaskRecordBinder.Describe(element)})");
             return null;
         }
 
@@ -32,7 +32,7 @@ internal static class AgentBinder
         var comparer = source == TaskRecordSource.DatasetFile ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
         var seen = new HashSet<string>(comparer);
         var before = errors.All.Count;
-        string? kind = null, endpoint = null, model = null, apiKeyEnv = null, template = null;
+        string? kind = null, endpoint = null, model = null, apiKeyEnv = null, template = null, command = null;
         double? temperature = null;
         int? maxTokens = null;
         foreach (var p in element.EnumerateObject())
@@ -79,18 +79,19 @@ internal static class AgentBinder
                         case "model": model = value; break;
                         case "apiKeyEnv": apiKeyEnv = value; break;
                         case "template": template = value; break;
+                        case "command": command = value; break;
                     }
                     break;
             }
         }
         if (!seen.Contains("kind") || (kind is null && !errors.Covers("agent")))
-            errors.Add("agent.kind", $"missing required field ({string.Join(" or ", AgentKinds.All)})");
+            errors.Add("agent.kind", $"missing required field ({AgentKinds.Listed})");
         if (errors.All.Count > before)
             return null;
         return new AgentSpec
         {
             Kind = kind, Endpoint = endpoint, Model = model, ApiKeyEnv = apiKeyEnv,
-            Template = template, Temperature = temperature, MaxTokens = maxTokens,
+            Template = template, Temperature = temperature, MaxTokens = maxTokens, Command = command,
         };
     }
 

@@ -12,18 +12,13 @@ namespace MegaFlow.Cluster.Tests;
 /// <summary>
 /// The model agent with the choice-v1 template end to end: a real single node on the local-process
 /// provider, its model agent pointed (megaflow.agents.model-endpoint) at our own model service started
-/// in-process. A randomly initialised policy never writes a bash block, so with swe-v1 these tasks
+/// in-process, every call going through the node's gateway. A randomly initialised policy never writes a bash block, so with swe-v1 these tasks
 /// would fail on format; with guided_choice each reply is one of the candidates, and every task is
 /// scored.
 /// </summary>
 public sealed class ChoiceAgentTaskTests(ITestOutputHelper output)
 {
     private const string ModelName = "choice-e2e";
-
-    // All as long as "submit" (6 bytes): under a random byte-level policy a candidate's log-prob falls
-    // by about ln(259) per byte, so with unequal lengths the shortest one would win every time; equal
-    // lengths leave the choice to the policy's (random, context-dependent) preferences.
-    private static readonly string[] Actions = [">a.txt", "cat a*", "ls -la"];
 
     [Fact]
     public async Task Fifty_choice_v1_tasks_against_our_model_service_all_complete_with_only_candidate_commands()
@@ -43,14 +38,7 @@ public sealed class ChoiceAgentTaskTests(ITestOutputHelper output)
                 megaflow.agents.request-timeout = 30s
                 """);
             var tasks = cluster.Nodes[0].Refs.Tasks;
-            var specs = Enumerable.Range(0, 50).Select(i => Specs.Simple($"choice-{i:D2}", score: "test -f a.txt") with
-            {
-                Actions = Actions,
-                MaxRounds = 4,
-                MaxInfraRetries = 0, // an endpoint failure must show, not be retried away
-                Agent = new AgentSpec { Kind = AgentKinds.Model, Template = AgentSpec.ChoiceTemplate },
-                Metadata = new Dictionary<string, string> { [TaskSpecValidator.ProblemStatementKey] = "Create a.txt holding the word one." },
-            }).ToList();
+            var specs = ChoiceTaskSet.Specs("choice", 50);
             Assert.All(specs, s => Assert.Empty(TaskSpecValidator.Validate(s)));
             var clock = Stopwatch.StartNew();
 
@@ -63,23 +51,9 @@ public sealed class ChoiceAgentTaskTests(ITestOutputHelper output)
                 + $"rewards {string.Join(", ", states.GroupBy(s => s.Score?.Reward).Select(g => $"{g.Key}: {g.Count()}"))}; "
                 + $"steps {string.Join(", ", states.SelectMany(s => s.Steps).GroupBy(s => s.Command).Select(g => $"'{g.Key}': {g.Count()}"))}");
             Assert.Equal(50, states.Count);
-            Assert.All(states, s =>
-            {
-                Assert.True(s.Status == TaskStatus.Completed, $"{s.TaskId} is {s.Status}: {s.FailureReason}");
-                Assert.NotNull(s.Score);
-                Assert.InRange(s.Steps.Count, 0, 4);
-                Assert.All(s.Steps, step => Assert.Contains(step.Command, Actions));
-                // The score is the environment's: a.txt exists exactly when the echo ran.
-                Assert.Equal(s.Steps.Any(step => step.Command == ">a.txt"), s.Score!.Passed);
-            });
-            // Every call was answered with a candidate: one call per decision, none retried for format.
-            var submits = states.Count(s => s.Steps.Count < 4);
-            Assert.Equal(states.Sum(s => s.Steps.Count) + submits, counters.RequestsCompleted);
-            // With equal-length candidates the seed-11 policy submits early in some tasks and creates
-            // a.txt in about half (28 to 29 of 50 over runs here): both paths of the loop are exercised.
-            Assert.True(submits > 0, "no task submitted before its last round");
-            Assert.Contains(states, s => s.Score!.Passed);
-            Assert.Contains(states, s => !s.Score!.Passed);
+            var calls = ChoiceTaskSet.AssertRanThrough(states, weightVersion: engine.Current.Version);
+            // Every call the model service answered went through the gateway and is in a task's journal.
+            Assert.Equal(counters.RequestsCompleted, calls);
         }
         finally
         {

@@ -49,11 +49,11 @@ public sealed class AgentFieldTests
     }
 
     [Theory]
-    [InlineData("\"robot\"", "agent.kind: unknown agent kind 'robot' (expected scripted or model)")]
-    [InlineData("{\"kind\":\"robot\"}", "agent.kind: unknown agent kind 'robot' (expected scripted or model)")]
-    [InlineData("3", "agent: must be an agent kind (scripted or model) or an object (got number 3)")]
+    [InlineData("\"robot\"", "agent.kind: unknown agent kind 'robot' (expected scripted, model or command)")]
+    [InlineData("{\"kind\":\"robot\"}", "agent.kind: unknown agent kind 'robot' (expected scripted, model or command)")]
+    [InlineData("3", "agent: must be an agent kind (scripted, model or command) or an object (got number 3)")]
     [InlineData("null", "agent: must be an agent kind or an object (got null)")]
-    [InlineData("{\"model\":\"m\"}", "agent.kind: missing required field (scripted or model)")]
+    [InlineData("{\"model\":\"m\"}", "agent.kind: missing required field (scripted, model or command)")]
     [InlineData("{\"kind\":\"model\",\"api_key_env\":\"K\"}", "agent: unknown field 'api_key_env' (did you mean 'apiKeyEnv'?)")]
     [InlineData("{\"kind\":\"model\",\"base_url\":\"http://h/v1\"}", "agent: unknown field 'base_url' (did you mean 'endpoint'?)")]
     [InlineData("{\"kind\":\"model\",\"temperature\":\"hot\"}", "agent.temperature: must be a number (got string \"hot\")")]

@@ -20,6 +20,9 @@ public static class AgentKinds
 
     /// <summary>Every kind, in the order error messages list them.</summary>
     public static IReadOnlyList<string> All { get; } = [Scripted, Model, Command];
+
+    /// <summary>The kinds as error messages list them: "scripted, model or command".</summary>
+    public static string Listed => string.Join(", ", All.Take(All.Count - 1)) + " or " + All[^1];
 }
 
 /// <summary>

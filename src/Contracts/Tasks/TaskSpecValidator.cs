@@ -162,12 +162,12 @@ public static class TaskSpecValidator
             return;
         if (string.IsNullOrWhiteSpace(agent.Kind))
         {
-            errors.Add(new("agent.kind", $"is required ({string.Join(" or ", AgentKinds.All)})"));
+            errors.Add(new("agent.kind", $"is required ({AgentKinds.Listed})"));
             return;
         }
         if (!AgentKinds.All.Contains(agent.Kind, StringComparer.Ordinal))
         {
-            errors.Add(new("agent.kind", $"unknown agent kind '{agent.Kind}' (expected {string.Join(" or ", AgentKinds.All)})"));
+            errors.Add(new("agent.kind", $"unknown agent kind '{agent.Kind}' (expected {AgentKinds.Listed})"));
             return;
         }
         if (agent.Kind == AgentKinds.Scripted)

@@ -55,7 +55,7 @@ public sealed class AgentSpecValidationTests
     }
 
     [Theory]
-    [InlineData("command")]
+    [InlineData("shell")]
     [InlineData("Model")]
     [InlineData("gpt")]
     public void An_unknown_kind_is_an_error_naming_agent_kind(string kind)
@@ -63,7 +63,7 @@ public sealed class AgentSpecValidationTests
         var error = Single(Model(new AgentSpec { Kind = kind }));
         Assert.Equal("agent.kind", error.Field);
         Assert.Contains($"unknown agent kind '{kind}'", error.Message);
-        Assert.Contains("scripted or model", error.Message);
+        Assert.Contains("scripted, model or command", error.Message);
     }
 
     [Fact]
@@ -101,5 +101,24 @@ public sealed class AgentSpecValidationTests
     {
         var errors = TaskSpecValidator.Validate(Specs.Valid() with { Agent = new AgentSpec { Kind = "scripted", Model = "m", Temperature = 1 } });
         Assert.Equal(["agent.model", "agent.temperature"], errors.Select(e => e.Field));
+    }
+
+    [Fact]
+    public void A_command_agent_needs_its_program_and_neither_actions_nor_a_problem_statement()
+    {
+        var command = Specs.Valid() with { Actions = null, Agent = new AgentSpec { Kind = AgentKinds.Command, Command = "python3 agent.py" } };
+        Assert.Empty(TaskSpecValidator.Validate(command));
+        var error = Single(command with { Agent = command.Agent! with { Command = " " } });
+        Assert.Equal("agent.command", error.Field);
+        Assert.Contains("is required for the command agent", error.Message);
+    }
+
+    [Fact]
+    public void Prompt_and_sampling_settings_are_refused_for_the_command_agent_and_a_program_for_the_others()
+    {
+        var command = Specs.Valid() with { Agent = new AgentSpec { Kind = AgentKinds.Command, Command = "node agent.js", Template = "swe-v1", Temperature = 1, MaxTokens = 5 } };
+        Assert.Equal(["agent.template", "agent.temperature", "agent.maxTokens"], TaskSpecValidator.Validate(command).Select(e => e.Field));
+        Assert.Equal("agent.command", Single(Model(new AgentSpec { Kind = AgentKinds.Model, Command = "x" })).Field);
+        Assert.Equal("agent.command", Single(Specs.Valid() with { Agent = new AgentSpec { Kind = AgentKinds.Scripted, Command = "x" } }).Field);
     }
 }
