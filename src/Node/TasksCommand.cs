@@ -87,37 +87,40 @@ public static class TasksCommand
             await using (writer)
             {
                 foreach (var s in finished)
-                    await writer.WriteLineAsync(JsonSerializer.Serialize(new
-                    {
-                        taskId = s.TaskId,
-                        status = StatusNames.Format(s.Status),
-                        attempts = s.Attempt,
-                        dataset = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.DatasetKey),
-                        group = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.GroupKey),
-                        reward = s.Score?.Reward,
-                        scoreExitCode = s.Score?.ExitCode,
-                        failure = s.FailureReason,
-                        failureKind = s.FailureKind?.ToString().ToLowerInvariant(),
-                        steps = s.Steps.Count,
-                        trajectory = $"journal:task-{s.TaskId}",
-                        artifacts = s.Steps.Select(st => st.ArtifactPath).Where(p => p is not null).ToList(),
-                        submittedAt = s.SubmittedAt,
-                        finishedAt = s.FinishedAt,
-                    }));
+                    await writer.WriteLineAsync(TaskExportLine.Of(s).ToJson());
             }
             Console.WriteLine($"exported {finished.Count} finished tasks to {output}");
-            var table = new Table().Border(TableBorder.Rounded).AddColumns("dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
-            foreach (var d in GroupStats.ByDataset(finished, k: 4))
-                table.AddRow($"[bold]{Markup.Escape(d.Key)}[/]", d.Tasks.ToString(), d.Passed.ToString(), d.InfraFailed.ToString(), d.MeanReward.ToString("0.00"), d.PassAt1.ToString("0.00"), d.PassAtK.ToString("0.00"));
-            foreach (var g in GroupStats.ByGroup(finished, k: 4).Where(g => g.Tasks > 1))
-                table.AddRow("  " + Markup.Escape(g.Key), g.Tasks.ToString(), g.Passed.ToString(), g.InfraFailed.ToString(), g.MeanReward.ToString("0.00"), g.PassAt1.ToString("0.00"), g.PassAtK.ToString("0.00"));
-            AnsiConsole.Write(table);
+            AnsiConsole.Write(Summary(finished));
             return 0;
         }
         finally
         {
             await system.Terminate();
         }
+    }
+
+    /// <summary>
+    /// The export's summary: a row per dataset, then its replica groups. With model calls in any of
+    /// the tasks it adds their count, tokens and latency; without, it is the table it always was.
+    /// </summary>
+    public static Table Summary(IReadOnlyCollection<TaskState> finished, int k = 4)
+    {
+        var datasets = GroupStats.ByDataset(finished, k);
+        var groups = GroupStats.ByGroup(finished, k).Where(g => g.Tasks > 1).ToList();
+        var model = datasets.Any(d => d.Model.Calls > 0);
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
+        if (model) table.AddColumns("model calls", "tokens in", "tokens out", "latency ms mean / p50 / p99");
+        foreach (var (stat, label) in datasets.Select(d => (d, $"[bold]{Markup.Escape(d.Key)}[/]")).Concat(groups.Select(g => (g, "  " + Markup.Escape(g.Key)))))
+        {
+            var cells = new List<string> { label, stat.Tasks.ToString(), stat.Passed.ToString(), stat.InfraFailed.ToString(), stat.MeanReward.ToString("0.00"), stat.PassAt1.ToString("0.00"), stat.PassAtK.ToString("0.00") };
+            if (model)
+                cells.AddRange(stat.Model.Calls == 0
+                    ? ["0", "", "", ""]
+                    : [stat.Model.Calls.ToString(), stat.Model.PromptTokens.ToString(), stat.Model.CompletionTokens.ToString(),
+                        $"{stat.Model.MeanLatencyMs:0} / {stat.Model.P50LatencyMs:0} / {stat.Model.P99LatencyMs:0}"]);
+            table.AddRow(cells.ToArray());
+        }
+        return table;
     }
 
     // A local (non-cluster) ActorSystem on the node's journal: enough to read it, joins nothing.
