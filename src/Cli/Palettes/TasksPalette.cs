@@ -213,8 +213,7 @@ internal static class TasksPalette
         if (s.ModelCalls.Count > 0)
         {
             var total = ModelUsage.Of(s.ModelCalls);
-            t.AddRow("model calls", $"{total.Calls} ({total.FailedCalls} failed), tokens {total.PromptTokens} in / {total.CompletionTokens} out, " +
-                                    $"latency ms {total.MeanLatencyMs:0} mean / {total.P50LatencyMs:0} p50 / {total.P99LatencyMs:0} p99");
+            t.AddRow("model", total.Describe());
             t.AddRow("weight versions", total.WeightVersions.Count == 0 ? "(not reported)" : total.VersionsText());
         }
         c.Console.Write(t);

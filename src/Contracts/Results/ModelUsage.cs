@@ -48,6 +48,11 @@ public sealed record ModelUsage(
     /// <summary>A call failed when the caller did not get a 2xx or the gateway noted an error.</summary>
     public static bool Failed(ModelCall c) => c.Status is < 200 or > 299 || c.Error is not null;
 
+    /// <summary>One line for people: "4 calls (1 failed), tokens 400 in / 75 out, latency ms 1295 mean / 60 p50 / 5000 p99".</summary>
+    public string Describe() =>
+        $"{Calls} calls ({FailedCalls} failed), tokens {PromptTokens} in / {CompletionTokens} out, " +
+        $"latency ms {MeanLatencyMs:0} mean / {P50LatencyMs:0} p50 / {P99LatencyMs:0} p99";
+
     /// <summary>The weight versions as one short text ("3", "3, 4"), empty when none were reported.</summary>
     public string VersionsText() => string.Join(", ", WeightVersions);
 

@@ -24,6 +24,7 @@ public sealed class ModelCallResultsTests
         Assert.Equal(5000, u.P99LatencyMs); // the slowest of 4
         Assert.Equal([3L, 4L], u.WeightVersions); // the call without a version adds none
         Assert.Equal("3, 4", u.VersionsText());
+        Assert.Equal("4 calls (1 failed), tokens 400 in / 75 out, latency ms 1295 mean / 60 p50 / 5000 p99", u.Describe());
 
         var rounds = ModelUsage.ByRound(Calls("t"));
         Assert.Equal([1, 2, 3], rounds.Keys);

@@ -35,7 +35,7 @@ public sealed class ModelCallResultsCliTests
     {
         var (_, output) = await Show("t-1", TaskDetail.ToJson(WithCalls("t-1")));
 
-        Assert.Contains("4 (1 failed), tokens 400 in / 75 out, latency ms 1295 mean / 60 p50 / 5000 p99", output);
+        Assert.Single(Lines(output), l => l.Contains("model") && l.Contains("4 calls (1 failed), tokens 400 in / 75 out, latency ms 1295 mean / 60 p50 / 5000 p99"));
         Assert.Single(Lines(output), l => l.Contains("weight versions") && l.Contains("3, 4"));
         // Per step: round 1's two calls (weights 3 and 4, 230 / 45 tokens), round 2's one, and the final decision without a step.
         Assert.Single(Lines(output), l => l.Contains("cat setup.py") && l.Contains("3, 4") && l.Contains("230") && l.Contains("45") && l.Contains("100"));
