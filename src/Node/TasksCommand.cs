@@ -90,7 +90,7 @@ public static class TasksCommand
                     await writer.WriteLineAsync(TaskExportLine.Of(s).ToJson());
             }
             Console.WriteLine($"exported {finished.Count} finished tasks to {output}");
-            AnsiConsole.Write(Summary(finished));
+            foreach (var table in Summary(finished)) AnsiConsole.Write(table);
             return 0;
         }
         finally
@@ -100,27 +100,26 @@ public static class TasksCommand
     }
 
     /// <summary>
-    /// The export's summary: a row per dataset, then its replica groups. With model calls in any of
-    /// the tasks it adds their count, tokens and latency; without, it is the table it always was.
+    /// The export's summary: a row per dataset, then its replica groups; with model calls in any of
+    /// the tasks, a second table of their count, tokens and latency (a table of its own: the two as one
+    /// are too wide for an 80-column terminal). Without model calls it is the one table it always was.
     /// </summary>
-    public static Table Summary(IReadOnlyCollection<TaskState> finished, int k = 4)
+    public static IReadOnlyList<Table> Summary(IReadOnlyCollection<TaskState> finished, int k = 4)
     {
         var datasets = GroupStats.ByDataset(finished, k);
-        var groups = GroupStats.ByGroup(finished, k).Where(g => g.Tasks > 1).ToList();
-        var model = datasets.Any(d => d.Model.Calls > 0);
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
-        if (model) table.AddColumns("model calls", "tokens in", "tokens out", "latency ms mean / p50 / p99");
-        foreach (var (stat, label) in datasets.Select(d => (d, $"[bold]{Markup.Escape(d.Key)}[/]")).Concat(groups.Select(g => (g, "  " + Markup.Escape(g.Key)))))
-        {
-            var cells = new List<string> { label, stat.Tasks.ToString(), stat.Passed.ToString(), stat.InfraFailed.ToString(), stat.MeanReward.ToString("0.00"), stat.PassAt1.ToString("0.00"), stat.PassAtK.ToString("0.00") };
-            if (model)
-                cells.AddRange(stat.Model.Calls == 0
-                    ? ["0", "", "", ""]
-                    : [stat.Model.Calls.ToString(), stat.Model.PromptTokens.ToString(), stat.Model.CompletionTokens.ToString(),
-                        $"{stat.Model.MeanLatencyMs:0} / {stat.Model.P50LatencyMs:0} / {stat.Model.P99LatencyMs:0}"]);
-            table.AddRow(cells.ToArray());
-        }
-        return table;
+        var rows = datasets.Select(d => (Stat: d, Label: $"[bold]{Markup.Escape(d.Key)}[/]"))
+            .Concat(GroupStats.ByGroup(finished, k).Where(g => g.Tasks > 1).Select(g => (Stat: g, Label: "  " + Markup.Escape(g.Key))))
+            .ToList();
+        var results = new Table().Border(TableBorder.Rounded).AddColumns("dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
+        foreach (var (g, label) in rows)
+            results.AddRow(label, g.Tasks.ToString(), g.Passed.ToString(), g.InfraFailed.ToString(), g.MeanReward.ToString("0.00"), g.PassAt1.ToString("0.00"), g.PassAtK.ToString("0.00"));
+        if (!datasets.Any(d => d.Model.Calls > 0)) return [results];
+        var model = new Table { Title = new TableTitle("model calls (latency in ms)") }.Border(TableBorder.Rounded)
+            .AddColumns("dataset / group", "calls", "tokens in", "tokens out", "mean", "p50", "p99");
+        foreach (var (g, label) in rows)
+            model.AddRow(label, g.Model.Calls.ToString(), g.Model.PromptTokens.ToString(), g.Model.CompletionTokens.ToString(),
+                g.Model.MeanLatencyMs.ToString("0"), g.Model.P50LatencyMs.ToString("0"), g.Model.P99LatencyMs.ToString("0"));
+        return [results, model];
     }
 
     // A local (non-cluster) ActorSystem on the node's journal: enough to read it, joins nothing.

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Management.Tests.Infrastructure;
+using MegaFlow.Node.Tests;
 using static MegaFlow.Contracts.Tasks.TaskProtocol;
 using static MegaFlow.Domain.Tests.Results.ModelCallJournal;
 
@@ -63,6 +64,21 @@ public sealed class ModelCallDetailTests : IAsyncLifetime
         var show = (await _node.Cli("tasks", "show", "mc-1")).Ok().Output;
         Assert.Contains("3 calls (0 failed), tokens 400 in / 75 out", show);
         foreach (var c in calls) Assert.Contains(c.Path, show);
+
+        // `tasks export` over the node's journal: the calls (record paths, not tokens) and totals on the task's line, model columns in the summary.
+        var output = Path.Combine(_node.DataDir, "export.jsonl");
+        using var export = MegaflowProcess.Start(new Dictionary<string, string>
+        {
+            ["MEGAFLOW_DATA_DIR"] = _node.DataDir, ["MEGAFLOW_PORT"] = MegaflowProcess.FreePort().ToString(),
+        }, "tasks", "export", output);
+        Assert.True(await export.WaitForExitAsync(TimeSpan.FromMinutes(1)) == 0, export.Output);
+        var lines = File.ReadAllLines(output).Select(l => JsonDocument.Parse(l).RootElement).ToDictionary(l => l.GetProperty("taskId").GetString()!);
+        Assert.Equal(calls.Select(c => c.Path), lines["mc-1"].GetProperty("modelCalls").EnumerateArray().Select(c => c.GetProperty("path").GetString()));
+        Assert.Equal(400, lines["mc-1"].GetProperty("model").GetProperty("promptTokens").GetInt64());
+        Assert.False(lines["mc-2"].TryGetProperty("modelCalls", out _));
+        Assert.Contains("tokens in", export.Output);
+        Assert.Contains("400", export.Output);
+        Assert.DoesNotContain("…", export.Output); // nothing cut short to fit the terminal
     }
 
     private static async Task SubmitAsync(HttpClient http, params string[] ids)

@@ -72,29 +72,39 @@ public sealed class ModelCallResultsCliTests
             WithCalls("a#r1"),
             Fold(Events("a#r2", [Call("a#r2", 1, 1, 5, prompt: 50, completion: 10, latencyMs: 20)], passed: false)),
         };
-        var output = Render(TasksCommand.Summary(tasks));
+        var tables = TasksCommand.Summary(tasks);
+        Assert.Equal(2, tables.Count);
+        var output = Render(tables[1]);
 
-        Assert.Single(Lines(output), l => l.Contains("model calls") && l.Contains("tokens in") && l.Contains("tokens out") && l.Contains("latency ms mean / p50 / p99"));
+        Assert.Contains("model calls (latency in ms)", output);
+        Assert.Equal(["dataset / group", "calls", "tokens in", "tokens out", "mean", "p50", "p99"], Cells(Assert.Single(Lines(output), l => l.Contains("dataset / group"))));
         // The dataset and its group of two: five calls, 450 / 85 tokens, latency pooled over all of them.
-        Assert.Equal(2, Lines(output).Count(l => l.Contains(" 5 ") && l.Contains("450") && l.Contains("85") && l.Contains("1040 / 60 / 5000")));
+        Assert.Equal(["demo", "5", "450", "85", "1040", "60", "5000"], Cells(Assert.Single(Lines(output), l => l.Contains("demo"))));
+        Assert.Equal(["g", "5", "450", "85", "1040", "60", "5000"], Cells(Assert.Single(Lines(output), l => l.Contains(" g "))));
+        // Both tables fit an 80-column terminal (the width a redirected console gets by default).
+        Assert.All(tables, t => Assert.All(Lines(Render(t, 80)), l => Assert.True(l.TrimEnd().Length <= 80, l)));
+        Assert.DoesNotContain("…", Render(tables[1], 80));
     }
 
     [Fact]
     public void Without_model_calls_the_summary_is_the_table_it_was()
     {
-        var output = Render(TasksCommand.Summary([Fold(Events("a#r1", [])), Fold(Events("a#r2", [], passed: false))]));
+        var output = Render(Assert.Single(TasksCommand.Summary([Fold(Events("a#r1", [])), Fold(Events("a#r2", [], passed: false))])));
 
-        var header = Assert.Single(Lines(output), l => l.Contains("dataset / group"));
         Assert.Equal(["dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k"],
-            header.Split('│', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            Cells(Assert.Single(Lines(output), l => l.Contains("dataset / group"))));
         Assert.DoesNotContain("model", output);
         Assert.Single(Lines(output), l => l.Contains("demo") && l.Contains("0.50"));
     }
 
-    private static string Render(Spectre.Console.Rendering.IRenderable table)
+    private static string[] Cells(string row) => row.Split('│', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static string Render(Spectre.Console.Rendering.IRenderable table, int? width = null)
     {
         var text = new StringWriter();
-        CliContext.CreateConsole(text).Write(table);
+        var console = CliContext.CreateConsole(text);
+        if (width is { } w) console.Profile.Width = w;
+        console.Write(table);
         return text.ToString();
     }
 }
