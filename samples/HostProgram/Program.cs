@@ -42,7 +42,7 @@ Console.WriteLine($"{"group",-28} {"tasks",5} {"passed",6} {"infra",5} {"mean re
 foreach (var g in GroupStats.ByGroup(results, k: 4))
     Console.WriteLine($"{g.Key,-28} {g.Tasks,5} {g.Passed,6} {g.InfraFailed,5} {g.MeanReward,11:F2} {g.PassAt1,7:F2} {g.PassAtK,7:F2}");
 foreach (var d in GroupStats.ByDataset(results, k: 4))
-    Console.WriteLine($"dataset {d.Key}: {d.Tasks} tasks, {d.Passed} passed, mean reward {d.MeanReward:F2}");
+    Console.WriteLine($"dataset {d.Key}: {d.Tasks} tasks, {d.Passed} passed, mean reward {d.MeanReward:F2}" + (d.Model.Calls > 0 ? $"; model: {d.Model.Describe()}" : ""));
 Console.WriteLine($"received {results.Count} of {specs.Count} results");
 return results.Count == specs.Count ? 0 : 1;
 

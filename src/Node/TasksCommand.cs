@@ -87,37 +87,39 @@ public static class TasksCommand
             await using (writer)
             {
                 foreach (var s in finished)
-                    await writer.WriteLineAsync(JsonSerializer.Serialize(new
-                    {
-                        taskId = s.TaskId,
-                        status = StatusNames.Format(s.Status),
-                        attempts = s.Attempt,
-                        dataset = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.DatasetKey),
-                        group = s.Spec?.Metadata?.GetValueOrDefault(GroupStats.GroupKey),
-                        reward = s.Score?.Reward,
-                        scoreExitCode = s.Score?.ExitCode,
-                        failure = s.FailureReason,
-                        failureKind = s.FailureKind?.ToString().ToLowerInvariant(),
-                        steps = s.Steps.Count,
-                        trajectory = $"journal:task-{s.TaskId}",
-                        artifacts = s.Steps.Select(st => st.ArtifactPath).Where(p => p is not null).ToList(),
-                        submittedAt = s.SubmittedAt,
-                        finishedAt = s.FinishedAt,
-                    }));
+                    await writer.WriteLineAsync(TaskExportLine.Of(s).ToJson());
             }
             Console.WriteLine($"exported {finished.Count} finished tasks to {output}");
-            var table = new Table().Border(TableBorder.Rounded).AddColumns("dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
-            foreach (var d in GroupStats.ByDataset(finished, k: 4))
-                table.AddRow($"[bold]{Markup.Escape(d.Key)}[/]", d.Tasks.ToString(), d.Passed.ToString(), d.InfraFailed.ToString(), d.MeanReward.ToString("0.00"), d.PassAt1.ToString("0.00"), d.PassAtK.ToString("0.00"));
-            foreach (var g in GroupStats.ByGroup(finished, k: 4).Where(g => g.Tasks > 1))
-                table.AddRow("  " + Markup.Escape(g.Key), g.Tasks.ToString(), g.Passed.ToString(), g.InfraFailed.ToString(), g.MeanReward.ToString("0.00"), g.PassAt1.ToString("0.00"), g.PassAtK.ToString("0.00"));
-            AnsiConsole.Write(table);
+            foreach (var table in Summary(finished)) AnsiConsole.Write(table);
             return 0;
         }
         finally
         {
             await system.Terminate();
         }
+    }
+
+    /// <summary>
+    /// The export's summary: a row per dataset, then its replica groups; with model calls in any of
+    /// the tasks, a second table of their count, tokens and latency (a table of its own: the two as one
+    /// are too wide for an 80-column terminal). Without model calls it is the one table it always was.
+    /// </summary>
+    public static IReadOnlyList<Table> Summary(IReadOnlyCollection<TaskState> finished, int k = 4)
+    {
+        var datasets = GroupStats.ByDataset(finished, k);
+        var rows = datasets.Select(d => (Stat: d, Label: $"[bold]{Markup.Escape(d.Key)}[/]"))
+            .Concat(GroupStats.ByGroup(finished, k).Where(g => g.Tasks > 1).Select(g => (Stat: g, Label: "  " + Markup.Escape(g.Key))))
+            .ToList();
+        var results = new Table().Border(TableBorder.Rounded).AddColumns("dataset / group", "tasks", "passed", "infra", "mean reward", "pass@1", "pass@k");
+        foreach (var (g, label) in rows)
+            results.AddRow(label, g.Tasks.ToString(), g.Passed.ToString(), g.InfraFailed.ToString(), g.MeanReward.ToString("0.00"), g.PassAt1.ToString("0.00"), g.PassAtK.ToString("0.00"));
+        if (!datasets.Any(d => d.Model.Calls > 0)) return [results];
+        var model = new Table { Title = new TableTitle("model calls (latency in ms)") }.Border(TableBorder.Rounded)
+            .AddColumns("dataset / group", "calls", "tokens in", "tokens out", "mean", "p50", "p99");
+        foreach (var (g, label) in rows)
+            model.AddRow(label, g.Model.Calls.ToString(), g.Model.PromptTokens.ToString(), g.Model.CompletionTokens.ToString(),
+                g.Model.MeanLatencyMs.ToString("0"), g.Model.P50LatencyMs.ToString("0"), g.Model.P99LatencyMs.ToString("0"));
+        return [results, model];
     }
 
     // A local (non-cluster) ActorSystem on the node's journal: enough to read it, joins nothing.

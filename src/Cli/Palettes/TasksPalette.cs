@@ -5,6 +5,7 @@ using MegaFlow.Cli.CommandLine;
 using MegaFlow.Datasets;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Contracts.Management;
+using MegaFlow.Contracts.Results;
 using Spectre.Console;
 using static MegaFlow.Cli.Palettes.Render;
 
@@ -41,7 +42,7 @@ internal static class TasksPalette
         {
             submit,
             List(host),
-            host.Api(new Command("show", "one task's full state: attempts, steps, score") { show }, (c, p) => Show(c, p.GetRequiredValue(show))),
+            host.Api(new Command("show", "one task's full state: attempts, steps, score, model calls") { show }, (c, p) => Show(c, p.GetRequiredValue(show))),
             host.Api(new Command("cancel", "cancel a task; its environment is released") { cancel, reason },
                 (c, p) => ClusterPalette.Act(c, $"api/tasks/{Uri.EscapeDataString(p.GetRequiredValue(cancel))}/cancel", new CancelRequest(p.GetValue(reason)))),
             host.Api(new Command("watch", "follow tasks live until each reaches a final state") { watch, watchFile },
@@ -208,8 +209,48 @@ internal static class TasksPalette
         t.AddRow("steps", s.Steps.Count.ToString());
         if (s.Score is { } score) t.AddRow("score", $"reward {score.Reward:0.##}, exit code {score.ExitCode}");
         if (s.FailureReason is { } why) t.AddRow("failure", E($"{s.FailureKind?.ToString().ToLowerInvariant()}: {why}"));
+        // Only a task whose attempt made model calls gets the model rows and tables: any other reads as it always did.
+        if (s.ModelCalls.Count > 0)
+        {
+            var total = ModelUsage.Of(s.ModelCalls);
+            t.AddRow("model", total.Describe());
+            t.AddRow("weight versions", total.WeightVersions.Count == 0 ? "(not reported)" : total.VersionsText());
+        }
         c.Console.Write(t);
+        if (s.ModelCalls.Count > 0) ShowModelCalls(c, s);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Per round (the step of that round, when it has one: the model agent's final decision has
+    /// none), the weight versions and tokens of its calls; then every call with its record's path in
+    /// the artifact store.
+    /// </summary>
+    private static void ShowModelCalls(CliContext c, TaskState s)
+    {
+        var byRound = ModelUsage.ByRound(s.ModelCalls);
+        var rounds = Table("round", "step", "exit", "model calls", "weight version", "tokens in", "tokens out", "latency ms, total");
+        foreach (var round in s.Steps.Select(st => st.Round).Union(byRound.Keys).Order())
+        {
+            var step = s.Steps.LastOrDefault(st => st.Round == round);
+            var u = byRound.GetValueOrDefault(round);
+            rounds.AddRow(round.ToString(), step is null ? "(no step)" : E(Shorten(step.Command)), step?.ExitCode.ToString() ?? "",
+                (u?.Calls ?? 0).ToString(), E(u?.VersionsText()), u?.PromptTokens.ToString() ?? "", u?.CompletionTokens.ToString() ?? "",
+                u is null ? "" : (u.MeanLatencyMs * u.Calls).ToString("0"));
+        }
+        c.Console.Write(rounds);
+        var calls = Table("round", "route", "model", "weight version", "tokens in", "tokens out", "latency ms", "status", "error", "record");
+        foreach (var m in s.ModelCalls)
+            calls.AddRow(m.Round.ToString(), E(m.Route), E(m.Model), m.WeightVersion?.ToString() ?? "", m.PromptTokens.ToString(), m.CompletionTokens.ToString(),
+                m.LatencyMs.ToString("0"), m.Status.ToString(), E(m.Error), E(m.Path));
+        c.Console.Write(calls);
+    }
+
+    // A step's command on one line and short enough for a table cell; the full text is in --json.
+    private static string Shorten(string command)
+    {
+        var line = command.ReplaceLineEndings(" ");
+        return line.Length <= 60 ? line : line[..59] + "…";
     }
 
     private static async Task<int> Watch(CliContext c, IEnumerable<string> taskIds, string? file)

@@ -12,7 +12,8 @@ namespace MegaFlow.Contracts.Results;
 /// <param name="MeanReward">Mean reward over the replicas that produced a result (infra failures excluded).</param>
 /// <param name="PassAt1">Unbiased pass@1 estimate.</param>
 /// <param name="PassAtK">Unbiased pass@k estimate for k = <see cref="K"/>.</param>
-public sealed record GroupStat(string Key, int Tasks, int Finished, int Passed, int InfraFailed, double MeanReward, double PassAt1, int K, double PassAtK);
+/// <param name="Model">The model calls of all its replicas (of each one's last attempt: a retried attempt's calls are not in its state), pooled: a dataset's latency percentiles are over all its calls.</param>
+public sealed record GroupStat(string Key, int Tasks, int Finished, int Passed, int InfraFailed, double MeanReward, double PassAt1, int K, double PassAtK, ModelUsage Model);
 
 /// <summary>
 /// Aggregates finished tasks per replica group and per dataset. Groups come from task metadata
@@ -47,7 +48,7 @@ public static class GroupStats
             var passed = scored.Count(s => s.Score?.Passed == true);
             var mean = scored.Count == 0 ? 0 : scored.Average(s => s.Score?.Reward ?? 0);
             return new GroupStat(g.Key, all.Count, all.Count(s => s.Status.IsTerminal()), passed, infra, mean,
-                PassAtK(scored.Count, passed, 1), k, PassAtK(scored.Count, passed, k));
+                PassAtK(scored.Count, passed, 1), k, PassAtK(scored.Count, passed, k), ModelUsage.Of(all.SelectMany(s => s.ModelCalls)));
         }).ToList();
 
     /// <summary>

@@ -54,7 +54,7 @@ public static class TaskRoutes
             if (!await KnownAsync(node, id, ct))
                 return ApiResults.NotFound($"no task '{id}'");
             var state = await node.Refs.Tasks.AskAsync<TaskState>(new GetTaskState(id), AskTimeout, $"task '{id}'", ct);
-            return state.Status == TaskStatus.Unknown ? ApiResults.NotFound($"no task '{id}'") : ApiResults.Ok(state);
+            return state.Status == TaskStatus.Unknown ? ApiResults.NotFound($"no task '{id}'") : ApiResults.Ok(TaskDetail.ToJson(state));
         });
 
         api.MapPost("/tasks", async (ManagementNode node, JsonElement body, CancellationToken ct) =>

@@ -47,6 +47,34 @@ public sealed class GroupStatsTests
         Assert.Equal((1.0 + 0) / 2, datasets[0].PassAtK, 9);
     }
 
+    [Fact]
+    public void Groups_and_datasets_add_up_model_calls_tokens_and_latency()
+    {
+        var tasks = new[]
+        {
+            ModelCallJournal.WithCalls("a#r1") with { Spec = Done("a#r1", "a", true).Spec },
+            Done("a#r2", "a", passed: false), // no calls: adds nothing
+            Done("b#r1", "b", passed: true) with { ModelCalls = [ModelCallJournal.Call("b#r1", 1, 1, 5, prompt: 50, completion: 10, latencyMs: 20)] },
+        };
+
+        var groups = GroupStats.ByGroup(tasks, k: 2).ToDictionary(g => g.Key);
+        var a = groups["a"].Model;
+        Assert.Equal((4, 1, 400L, 75L), (a.Calls, a.FailedCalls, a.PromptTokens, a.CompletionTokens));
+        Assert.Equal([3L, 4L], a.WeightVersions);
+        Assert.Equal((1, 50L, 10L), (groups["b"].Model.Calls, groups["b"].Model.PromptTokens, groups["b"].Model.CompletionTokens));
+
+        // A dataset pools its calls: percentiles over all five, not an average of its groups'.
+        var d = Assert.Single(GroupStats.ByDataset(tasks, k: 2)).Model;
+        Assert.Equal((5, 450L, 85L), (d.Calls, d.PromptTokens, d.CompletionTokens));
+        Assert.Equal((20 + 40 + 60 + 80 + 5000) / 5.0, d.MeanLatencyMs, 9);
+        Assert.Equal(60, d.P50LatencyMs);
+        Assert.Equal(5000, d.P99LatencyMs);
+        Assert.Equal([3L, 4L, 5L], d.WeightVersions);
+
+        // Tasks without model calls (every journal before the gateway): zero usage, nothing else changes.
+        Assert.Equal(0, GroupStats.ByGroup([Done("c#r1", "c", true)], k: 1)[0].Model.Calls);
+    }
+
     private static TaskState Done(string id, string group, bool passed) => new()
     {
         TaskId = id,

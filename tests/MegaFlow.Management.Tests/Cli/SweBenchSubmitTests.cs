@@ -1,8 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using MegaFlow.Cli.CommandLine;
+using MegaFlow.Management.Tests.Infrastructure;
 using MegaFlow.Node;
 
 namespace MegaFlow.Management.Tests.Cli;
@@ -93,46 +91,22 @@ public sealed class SweBenchSubmitTests
     /// <summary>Answers POST /api/tasks as a node would when it accepts everything, and keeps what it got.</summary>
     private sealed class RecordingApi : IDisposable
     {
-        private readonly HttpListener _listener = new();
+        private readonly LoopbackApi _api;
 
-        public RecordingApi()
+        public RecordingApi() => _api = new LoopbackApi((_, _, body) =>
         {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            Address = $"127.0.0.1:{port}";
-            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            _listener.Start();
-            _ = Task.Run(Loop);
-        }
+            var specs = JsonDocument.Parse(body).RootElement.Clone();
+            lock (Posted) { Posted.Add(specs); RawBodies.Add(body); }
+            return (200, JsonSerializer.Serialize(specs.EnumerateArray().Select(s => new
+            {
+                taskId = s.GetProperty("taskId").GetString(), accepted = true, alreadyKnown = false, status = "submitted", errors = Array.Empty<string>(),
+            })));
+        });
 
-        public string Address { get; }
+        public string Address => _api.Address;
         public List<JsonElement> Posted { get; } = [];
         public List<string> RawBodies { get; } = [];
 
-        private async Task Loop()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext ctx;
-                try { ctx = await _listener.GetContextAsync(); }
-                catch (Exception) { return; }
-                using var reader = new StreamReader(ctx.Request.InputStream, Encoding.UTF8);
-                var body = await reader.ReadToEndAsync();
-                var specs = JsonDocument.Parse(body).RootElement.Clone();
-                lock (Posted) { Posted.Add(specs); RawBodies.Add(body); }
-                var answer = JsonSerializer.Serialize(specs.EnumerateArray().Select(s => new
-                {
-                    taskId = s.GetProperty("taskId").GetString(), accepted = true, alreadyKnown = false, status = "submitted", errors = Array.Empty<string>(),
-                }));
-                ctx.Response.ContentType = "application/json";
-                var bytes = Encoding.UTF8.GetBytes(answer);
-                await ctx.Response.OutputStream.WriteAsync(bytes);
-                ctx.Response.Close();
-            }
-        }
-
-        public void Dispose() => _listener.Close();
+        public void Dispose() => _api.Dispose();
     }
 }

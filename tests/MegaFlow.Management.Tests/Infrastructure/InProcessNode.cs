@@ -32,6 +32,9 @@ public sealed class InProcessNode : IAsyncDisposable
     /// <summary>"127.0.0.1:PORT" of the management API, for the CLI's MEGAFLOW_NODE.</summary>
     public string Api { get; }
 
+    /// <summary>The node's data folder (its SQLite journal): MEGAFLOW_DATA_DIR for the journal commands.</summary>
+    public string DataDir => _dir;
+
     /// <summary>Everything the node logged at Warning and above.</summary>
     public CapturedLog Log { get; }
 
