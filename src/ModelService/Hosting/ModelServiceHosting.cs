@@ -10,7 +10,7 @@ namespace MegaFlow.ModelService.Hosting;
 /// <summary>Runs the model service inside a node's generic host (the `model` role).</summary>
 public static class ModelServiceHosting
 {
-    /// <param name="artifacts">The node's artifact store (megaflow.artifacts: a local folder or S3), where weight versions live.</param>
+    /// <param name="artifacts">Where weight versions live (megaflow.artifacts: a local folder or S3); the model service owns it and disposes it when it stops.</param>
     public static IHostBuilder AddMegaFlowModelService(this IHostBuilder host, ModelServiceSettings settings, IArtifactStore artifacts) =>
         host.ConfigureServices(s => s.AddHostedService(sp => new ModelServiceHost(settings, artifacts, sp.GetRequiredService<ILogger<ModelServiceHost>>())));
 }
@@ -44,5 +44,7 @@ internal sealed class ModelServiceHost(ModelServiceSettings settings, IArtifactS
     {
         if (_server is not null) await _server.DisposeAsync();
         _engine?.Dispose();
+        // The store is the model role's own (the node makes one per role): an S3 client holds connections.
+        if (artifacts is IDisposable owned) owned.Dispose();
     }
 }
