@@ -10,10 +10,10 @@ namespace MegaFlow.Datasets;
 public static class Replicas
 {
     /// <summary>Metadata key holding the group id (the spec's original task id).</summary>
-    public const string GroupKey = "group";
+    public const string GroupKey = TaskMetadataKeys.Group;
 
     /// <summary>Metadata key holding the 0-based replica index.</summary>
-    public const string ReplicaKey = "replica";
+    public const string ReplicaKey = TaskMetadataKeys.Replica;
 
     /// <summary>Separator between the group id and the replica index in expanded task ids.</summary>
     public const string IdSeparator = "#r";

@@ -106,6 +106,7 @@ public static class MegaFlowNode
                 shardingSettings, new EnvironmentMessageExtractor(), new NodePinnedAllocationStrategy(system, EntityTypes.Environment), PoisonPill.Instance);
             registry.Register<ActorKeys.Environments>(environments);
             parts.StartJanitor(system, environments, scheduler);
+            parts.StartTrajectoryProvider(system, registry);
         });
 
     /// <summary>What a worker's environments are made of: provider, artifact store and timings, read once per node.</summary>
@@ -143,6 +144,10 @@ public static class MegaFlowNode
                 DestroyTimeout = envConfig.GetTimeSpan("destroy-timeout", TimeSpan.FromMinutes(2)),
             }, ReadJanitorSettings(mf));
         }
+
+        /// <summary>Trajectory streams for trainers, from this node's journal view and artifact store (under /user/trajectories).</summary>
+        public void StartTrajectoryProvider(ActorSystem system, IActorRegistry registry) =>
+            registry.Register<ActorKeys.Trajectories>(system.ActorOf(MegaFlow.Actors.Training.TrajectoryProvider.Props(Artifacts), MegaFlow.Actors.Training.TrajectoryProvider.Name));
 
         /// <summary>Orphan and image housekeeping, for providers that can list what they made.</summary>
         public void StartJanitor(ActorSystem system, IActorRef environments, IActorRef scheduler)
@@ -232,6 +237,7 @@ public static class MegaFlowNode
             var scheduler = system.ActorOf(SchedulerProps(config, tasks, topics, singleNode: node), "scheduler");
             registry.Register<ActorKeys.Scheduler>(scheduler);
             parts.StartJanitor(system, environments, scheduler);
+            parts.StartTrajectoryProvider(system, registry);
         }).WithTaskReadModel();
     }
 

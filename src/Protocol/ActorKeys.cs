@@ -15,4 +15,7 @@ public static class ActorKeys
 
     /// <summary>The proxy to the scheduler singleton.</summary>
     public sealed class Scheduler;
+
+    /// <summary>The node's trajectory provider (worker nodes): hands out trajectory streams to trainers.</summary>
+    public sealed class Trajectories;
 }

@@ -79,6 +79,14 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         return Location(key);
     }
 
+    public Task<byte[]?> ReadLocationAsync(string location, CancellationToken ct)
+    {
+        var start = $"s3://{_settings.Bucket}/{_settings.Prefix}";
+        return location.StartsWith(start, StringComparison.Ordinal) && location.Length > start.Length
+            ? ReadAsync(location[start.Length..], ct)
+            : throw new ArgumentException($"'{location}' is not in this store ({start}…)", nameof(location));
+    }
+
     public async Task<byte[]?> ReadAsync(string key, CancellationToken ct)
     {
         var objectKey = ObjectKey(key);

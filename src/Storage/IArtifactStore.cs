@@ -7,6 +7,13 @@ public interface IArtifactStore
     Task<string> SaveAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct);
 
     Task<byte[]?> ReadAsync(string key, CancellationToken ct);
+
+    /// <summary>
+    /// Reads an artifact by the location <see cref="SaveAsync"/> returned (what journals and exports keep);
+    /// null when it is not there.
+    /// </summary>
+    /// <exception cref="ArgumentException">The location is not one of this store's.</exception>
+    Task<byte[]?> ReadLocationAsync(string location, CancellationToken ct);
 }
 
 /// <summary>Artifacts as files below one folder: the embedded default.</summary>
@@ -28,6 +35,14 @@ public sealed class LocalFolderArtifactStore(string root) : IArtifactStore
     public async Task<byte[]?> ReadAsync(string key, CancellationToken ct)
     {
         var path = PathFor(key);
+        return File.Exists(path) ? await File.ReadAllBytesAsync(path, ct) : null;
+    }
+
+    public async Task<byte[]?> ReadLocationAsync(string location, CancellationToken ct)
+    {
+        var path = Path.GetFullPath(location);
+        if (!path.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new ArgumentException($"'{location}' is not below this store's folder {Root}", nameof(location));
         return File.Exists(path) ? await File.ReadAllBytesAsync(path, ct) : null;
     }
 

@@ -27,6 +27,9 @@ public static class ProtocolManifests
         ("te.can", typeof(TaskEvents.Cancelled)),
         ("te.rel", typeof(TaskEvents.LeaseReleased)),
         ("te.mcl", typeof(TaskEvents.ModelCallRecorded)),
+        // training
+        ("tr.trj", typeof(MegaFlow.Contracts.Training.Trajectory)),
+        ("tr.req", typeof(MegaFlow.Contracts.Training.RequestTrajectories)),
         // task messages
         ("tm.sub", typeof(TaskProtocol.SubmitTask)),
         ("tm.sok", typeof(TaskProtocol.SubmitAccepted)),
