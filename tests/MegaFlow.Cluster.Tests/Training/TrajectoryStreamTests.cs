@@ -115,4 +115,33 @@ public sealed class TrajectoryStreamTests
         Assert.Equal(all.Count, all.Distinct().Count());
         _ = stalled;
     }
+
+    [Fact]
+    public async Task When_the_worker_serving_a_reader_crashes_the_reader_resumes_from_another_worker_without_a_gap()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 2, provider: "simulated");
+        var (worker, reader) = (cluster.Nodes[0], cluster.Nodes[1]);
+        var specs = Enumerable.Range(0, 60).Select(i => Specs.Simple($"crash-{i:D2}", actions: ["echo x"])).ToList();
+        await TestCluster.SubmitAllAsync(worker.Refs.Tasks, specs);
+        await TestCluster.WaitForTerminalAsync(worker.Refs.Tasks, specs.Select(s => s.TaskId!).ToList(), TimeSpan.FromSeconds(120));
+        var materializer = reader.System.Materializer();
+
+        var kept = new List<Trajectory>();
+        var first = await RequestAsync(reader, worker, after: 0);
+        var failed = first.Source
+            .Select(t => { lock (kept) kept.Add(t); return t; })
+            .Throttle(1, TimeSpan.FromMilliseconds(100), 1, ThrottleMode.Shaping) // a reader slower than the worker
+            .RunWith(Sink.Ignore<Trajectory>(), materializer);
+        await TestCluster.Eventually(() => Task.FromResult(kept.Count >= 10), TimeSpan.FromSeconds(30), "the reader took 10");
+        await worker.Crash();
+        await Assert.ThrowsAnyAsync<Exception>(() => failed.WaitAsync(TimeSpan.FromSeconds(60)));
+
+        List<Trajectory> before;
+        lock (kept) before = [.. kept];
+        var again = await RequestAsync(reader, reader, after: before[^1].Position);
+        var rest = await again.Source.Take(60 - before.Count).RunWith(Sink.Seq<Trajectory>(), materializer).WaitAsync(TimeSpan.FromSeconds(60));
+        var all = before.Concat(rest).Select(t => t.TaskId).ToList();
+        Assert.Equal(specs.Select(s => s.TaskId!).Order(), all.Order());
+    }
 }
