@@ -39,7 +39,9 @@ public sealed record Trajectory(
 /// <summary>
 /// One model call of a trajectory: the exact prompt and response token ids, the sampler's log-prob of
 /// each response token, and the weight version that sampled them. A call whose record is missing or
-/// carries no token ids (an endpoint that returns none) has empty lists.
+/// carries no token ids (an endpoint that returns none) has empty lists. <see cref="GuidedChoice"/> holds
+/// the allowed answers of a constrained call (its log-probs are then the constrained distribution's,
+/// which a trainer must recompute the same way).
 /// </summary>
 public sealed record TrajectoryTurn(
     int Round,
@@ -47,7 +49,8 @@ public sealed record TrajectoryTurn(
     IReadOnlyList<int> PromptTokenIds,
     IReadOnlyList<int> ResponseTokenIds,
     IReadOnlyList<double> ResponseLogProbs,
-    int Status);
+    int Status,
+    IReadOnlyList<string>? GuidedChoice = null);
 
 /// <summary>Where trajectories are stored in the artifact store: found again by task and attempt.</summary>
 public static class TrajectoryPaths

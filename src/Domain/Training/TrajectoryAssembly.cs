@@ -44,8 +44,12 @@ public static class TrajectoryAssembly
         var choice = root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
             ? choices[0]
             : default;
+        var guided = root.TryGetProperty("request", out var request) && request.ValueKind == JsonValueKind.Object
+                     && request.TryGetProperty("guided_choice", out var g) && g.ValueKind == JsonValueKind.Array
+            ? g.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray()
+            : null;
         return new TrajectoryTurn(call.Round, call.WeightVersion,
-            Ints(root, "prompt_token_ids"), Ints(choice, "token_ids"), Doubles(choice, "token_logprobs"), call.Status);
+            Ints(root, "prompt_token_ids"), Ints(choice, "token_ids"), Doubles(choice, "token_logprobs"), call.Status, guided);
     }
 
     private static IReadOnlyList<int> Ints(JsonElement e, string name) =>

@@ -68,6 +68,7 @@ public sealed class TrajectoryStreamTests
                 Assert.NotEmpty(turn.PromptTokenIds);
                 Assert.NotEmpty(turn.ResponseTokenIds);
                 Assert.Equal(turn.ResponseTokenIds.Count, turn.ResponseLogProbs.Count);
+                Assert.Equal([.. ChoiceTaskSet.Actions, "submit"], turn.GuidedChoice); // the constrained call's answers, for the trainer's recomputation
             });
             Assert.True(File.Exists(Path.Combine(storage.DataDir, "artifacts", TrajectoryPaths.For(t.TaskId, t.Attempt))), t.Id);
         }
