@@ -99,7 +99,7 @@ Console.WriteLine($"task {taskId}: gateway {gatewayBase}");
 
 // A second gateway, outside the node: the same ModelGateway and Kestrel listener, forwarding to the
 // same service and writing records to a local folder the same way, but its key check answered from
-// memory instead of by the task actor, and its reports counted instead of journalled. Its distance
+// memory instead of by the task actor, and its reports collected instead of journalled. Its distance
 // to the full path is what the actor round trip and the journal cost.
 var memoryTasks = new InMemoryAttempts("mem-task", 1, "mem-key");
 var memoryGatewaySettings = new GatewaySettings();
