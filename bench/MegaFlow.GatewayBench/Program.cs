@@ -211,6 +211,8 @@ Console.WriteLine($"ModelCallRecorded events in task {taskId}: {state.ModelCalls
 Console.WriteLine($"in-memory gateways: {memoryTasks.Reported.Count} and {bareTasks.Reported.Count} reports for {warmup + calls} calls each");
 Console.WriteLine($"measured part: {wall.Elapsed.TotalSeconds:F1} s; cancel: {cancelled.GetType().Name}, task ended {final.Status}");
 Console.WriteLine($"load average at end: {loadAtEnd}");
+// Kept for inspection (the journal, the records); it is under the temp folder.
+Console.WriteLine($"data (journal, model-call records): {dataDir}");
 return state.ModelCalls.Count == gatewayCalls ? 0 : 1;
 
 static string Ms(double ms) => $"{ms:F2} ms";
