@@ -244,4 +244,9 @@ sealed class InMemoryArtifacts : IArtifactStore
     }
 
     public Task<byte[]?> ReadAsync(string key, CancellationToken ct) => Task.FromResult(_saved.GetValueOrDefault(key));
+
+    public Task<byte[]?> ReadLocationAsync(string location, CancellationToken ct) =>
+        location.StartsWith("memory:", StringComparison.Ordinal)
+            ? ReadAsync(location["memory:".Length..], ct)
+            : throw new ArgumentException($"'{location}' is not in memory", nameof(location));
 }
