@@ -175,4 +175,37 @@ public sealed class AgentLoopTests
         Assert.Contains("container died (test)", state.History[0].Reason);
         Assert.DoesNotContain("stale", state.History[0].Reason);
     }
+
+    [Fact]
+    public async Task Cancelling_a_task_kills_the_command_it_is_running_instead_of_letting_it_run_to_its_timeout()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local");
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        const string marker = "sleep 47.123"; // a command line no other process has
+        var spec = Specs.Simple("cancel-running", actions: [marker]) with { ExecTimeoutSeconds = 120, RunTimeoutSeconds = 300 };
+        static bool Running() => Directory.EnumerateDirectories("/proc").Any(d =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ').Contains(marker);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return false;
+            }
+        });
+
+        await TestCluster.SubmitAllAsync(tasks, [spec]);
+        await TestCluster.Eventually(() => Task.FromResult(Running()), TimeSpan.FromSeconds(30), "the command runs");
+        Assert.IsType<CancelAccepted>(await tasks.Ask<object>(new CancelTask("cancel-running", "operator asked"), TimeSpan.FromSeconds(10)));
+
+        await TestCluster.Eventually(() => Task.FromResult(!Running()), TimeSpan.FromSeconds(15), "the command is killed");
+        var state = Assert.Single(await TestCluster.WaitForTerminalAsync(tasks, ["cancel-running"], TimeSpan.FromSeconds(30)));
+        Assert.Equal(TaskStatus.Cancelled, state.Status);
+    }
 }

@@ -52,6 +52,8 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<WaitKind, List<IActorRef>> _waiters = new();
     private EnvironmentState _state;
+    // The command running now, to call off when the environment is destroyed under it.
+    private CancellationTokenSource? _runningExec;
 
     public EnvironmentActor(string id, IEnvironmentProvider provider, IArtifactStore artifacts, IActorRef scheduler, EnvironmentActorSettings settings)
     {
@@ -75,7 +77,11 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
         Command<Reset>(m => Handle(new Commands.Reset(m.TaskId), Sender));
         Command<Destroy>(m => Handle(new Commands.Destroy(m.Reason), Sender));
         Command<ResourceDied>(m => Handle(new Commands.ResourceDied(m.Reason), Sender));
-        Command<Finished>(m => Handle(m.Outcome, m.ReplyTo, m.Exec, m.Result));
+        Command<Finished>(m =>
+        {
+            if (m.Outcome is Commands.ExecFinished) _runningExec = null;
+            Handle(m.Outcome, m.ReplyTo, m.Exec, m.Result);
+        });
         Command<CheckTick>(_ => Check());
         Command<TaskProtocol.LeaseHeld>(m => Handle(new Commands.LesseeAnswered(m.TaskId, m.Attempt, m.Holds), ActorRefs.Nobody));
         Command<SchedulerProtocol.PoolListing>(m => Handle(new Commands.PoolAnswered(m.Listed), ActorRefs.Nobody));
@@ -131,7 +137,12 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
                 case StartExec:
                     var handle = _state.Handle!;
                     var request = exec!;
-                    Safely(() => RunExec(handle, request)).PipeTo(Self,
+                    // The provider enforces the command's timeout; this token is a backstop against a hung
+                    // provider, and is cancelled when the environment is destroyed mid-command (a cancelled
+                    // task): the provider then kills the command instead of letting it run to its timeout.
+                    var running = new CancellationTokenSource(TimeSpan.FromSeconds(request.TimeoutSeconds) + _settings.ResetTimeout);
+                    _runningExec = running;
+                    Safely(() => RunExec(handle, request, running.Token)).PipeTo(Self,
                         success: r => new Finished(new Commands.ExecFinished(request.TaskId, null), replyTo, request, r),
                         failure: ex => new Finished(new Commands.ExecFinished(request.TaskId, Describe(ex)), replyTo, request, null));
                     break;
@@ -144,6 +155,7 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
                         _ => new Commands.ResetFinished(null), e => new Commands.ResetFinished(e));
                     break;
                 case StartDestroy d:
+                    _runningExec?.Cancel();
                     var toDestroy = _state.Handle;
                     Call(async ct => { if (toDestroy is not null) await _provider.DestroyAsync(toDestroy, ct); return true; }, _settings.DestroyTimeout,
                         _ => new Commands.DestroyFinished(d.Reason), e => new Commands.DestroyFinished($"{d.Reason} (destroy error: {e})"));
@@ -226,11 +238,10 @@ public sealed class EnvironmentActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private async Task<ExecResult> RunExec(EnvironmentHandle handle, Exec m)
+    private async Task<ExecResult> RunExec(EnvironmentHandle handle, Exec m, CancellationToken ct)
     {
         var timeout = TimeSpan.FromSeconds(m.TimeoutSeconds);
-        // The provider enforces the timeout; the token is only a backstop against a hung provider.
-        var outcome = await _provider.ExecAsync(handle, new ExecRequest(m.Command, timeout, m.CaptureBytes, ModelEnvironment(handle, m)), Cancel(timeout + _settings.ResetTimeout));
+        var outcome = await _provider.ExecAsync(handle, new ExecRequest(m.Command, timeout, m.CaptureBytes, ModelEnvironment(handle, m)), ct);
         var inline = TruncateUtf8(outcome.Output, m.InlineBytes);
         string? artifact = null;
         if (outcome.OutputBytes > m.InlineBytes)
