@@ -89,6 +89,9 @@ public sealed record GspoStepStats
 
     public int Updates { get; init; }
 
+    /// <summary>Updates dropped because the loss or the gradient norm was not finite (the weights stay as they were).</summary>
+    public int NonFiniteUpdatesSkipped { get; init; }
+
     /// <summary>Mean gradient norm before clipping.</summary>
     public double MeanGradNorm { get; init; }
 

@@ -115,7 +115,7 @@ public sealed class GspoTrainer : IDisposable
         var rng = new Random(HashCode.Combine(_options.Seed, Version));
         var losses = new List<double>();
         var gradNorms = new List<double>();
-        int evaluations = 0, clipped = 0;
+        int evaluations = 0, clipped = 0, nonFinite = 0;
         var firstDeviation = 0.0;
         using var grad = enable_grad();
         for (var epoch = 0; epoch < _options.PpoEpochs; epoch++)
@@ -132,9 +132,14 @@ public sealed class GspoTrainer : IDisposable
                 using var loss = GspoLoss.Compute(current, minibatch.Select(x => x.Sample.OldLogProbs).ToList(),
                     minibatch.Select(x => x.Advantage).ToList(), _options.EpsilonLow, _options.EpsilonHigh);
                 loss.Loss.backward();
-                gradNorms.Add(_options.MaxGradNorm > 0
-                    ? nn.utils.clip_grad_norm_(_policy.Parameters(), _options.MaxGradNorm)
-                    : GradNorm());
+                var norm = _options.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(_policy.Parameters(), _options.MaxGradNorm) : GradNorm();
+                if (!double.IsFinite(norm) || !double.IsFinite(loss.Loss.item<double>()))
+                {
+                    // One overflowing ratio would turn every weight into NaN for good: drop the update.
+                    nonFinite++;
+                    continue;
+                }
+                gradNorms.Add(norm);
                 _optimizer.step();
                 if (losses.Count == 0) firstDeviation = loss.Ratios.Max(r => Math.Abs(r - 1));
                 losses.Add(loss.Loss.item<double>());
@@ -142,6 +147,7 @@ public sealed class GspoTrainer : IDisposable
                 clipped += loss.ClippedSequences;
             }
         }
+        if (losses.Count == 0) return stats with { NonFiniteUpdatesSkipped = nonFinite, Elapsed = clock.Elapsed };
         Version++;
         return stats with
         {
@@ -152,6 +158,7 @@ public sealed class GspoTrainer : IDisposable
             ClipFraction = (double)clipped / evaluations,
             FirstUpdateMaxRatioDeviation = firstDeviation,
             Updates = losses.Count,
+            NonFiniteUpdatesSkipped = nonFinite,
             MeanGradNorm = gradNorms.Average(),
             Elapsed = clock.Elapsed,
         };
