@@ -56,7 +56,7 @@ public sealed record GspoStepStats
     /// <summary>Whether the step changed the weights (and, with a weight store, saved them as <see cref="Version"/>).</summary>
     public bool Updated { get; init; }
 
-    /// <summary>Distinct sequences that entered the loss.</summary>
+    /// <summary>Distinct sequences that entered the loss (0 when every group's advantages were zero: no update then).</summary>
     public int SequencesTrained { get; init; }
 
     public int GroupsTrained { get; init; }

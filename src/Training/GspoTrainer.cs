@@ -110,6 +110,12 @@ public sealed class GspoTrainer : IDisposable
             MaxStaleness = items.Count > 0 ? Version - items.Min(x => x.Sample.WeightVersion) : 0,
         };
         if (items.Count == 0) return stats with { Elapsed = clock.Elapsed };
+        if (items.All(x => x.Advantage == 0))
+        {
+            // No group tells good from bad: the loss has no gradient, and an AdamW step would still move
+            // the weights (momentum, weight decay) with nothing learned. No update, no new version.
+            return stats with { SequencesTrained = 0, GroupsTrained = 0, Tokens = 0, MaxStaleness = 0, Elapsed = clock.Elapsed };
+        }
 
         // Seeded by version too: a trainer resumed from a checkpoint cuts the same minibatches.
         var rng = new Random(HashCode.Combine(_options.Seed, Version));

@@ -101,6 +101,14 @@ public sealed class TrainerTests : IDisposable
         Assert.False(nothing.Updated);
         Assert.Equal(1, nothing.Version);
         Assert.Equal(1, nothing.GroupsSkipped);
+
+        // Only equal rewards: no gradient, and no AdamW step either (momentum would still move the weights).
+        var before = trainer.RecomputeLogProbs(same);
+        var flat = await trainer.StepAsync(same);
+        Assert.False(flat.Updated);
+        Assert.Equal(1, flat.ZeroAdvantageGroups);
+        Assert.Equal(1, flat.Version);
+        Assert.Equal(before, trainer.RecomputeLogProbs(same));
     }
 
     [Fact]
