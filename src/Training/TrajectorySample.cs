@@ -40,7 +40,8 @@ public sealed record TrajectorySample
     public double Reward { get; init; }
 
     /// <summary>
-    /// For a guided_choice call, the allowed answers as token ids. The sampler's log-probs are then the
+    /// For a guided_choice call, the allowed answers as token ids exactly as the engine got them (the
+    /// model service appends the turn's terminator to each string). The sampler's log-probs are then the
     /// constrained distribution's (logprobs_definition "guided-choice-constrained"), and the trainer
     /// recomputes that same distribution, so the ratio compares like with like. Null for free sampling.
     /// </summary>

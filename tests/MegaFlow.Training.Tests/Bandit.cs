@@ -8,17 +8,21 @@ namespace MegaFlow.Training.Tests;
 /// equal-length words, the policy answers with guided_choice among them (as choice-v1 model agents
 /// do), and the reward is 1 for the word the prompt asked for.
 /// </summary>
-internal sealed class Bandit(params string[] words)
+internal sealed class Bandit(string[] words, bool endTurn = true)
 {
     // Declared before SharedPrefix: static fields initialise in order.
     public static readonly string[] Phrasings = ["pick {0}", "say {0}"];
 
     /// <summary>"cat" and "car" share a prefix: a choice's log-prob is spread over more than one token.</summary>
-    public static readonly Bandit SharedPrefix = new("cat", "car", "dog");
+    public static readonly Bandit SharedPrefix = new(["cat", "car", "dog"]);
 
     public IReadOnlyList<string> Words { get; } = words;
 
-    public IReadOnlyList<int[]> Choices { get; } = words.Select(ByteTokenizer.Encode).ToArray();
+    /// <summary>
+    /// As the model service sends guided_choice strings to the engine: with <paramref name="endTurn"/>,
+    /// each ends with the chat turn's terminator (the answer ends the turn).
+    /// </summary>
+    public IReadOnlyList<int[]> Choices { get; } = words.Select(w => endTurn ? [.. ByteTokenizer.Encode(w), ByteTokenizer.TurnEnd] : ByteTokenizer.Encode(w)).ToArray();
 
     public IReadOnlyList<(string GroupId, int[] Prompt, int Target)> Prompts { get; } =
         Phrasings.SelectMany(p => words.Select((w, i) => (string.Format(p, w), ChatTemplate.Render([new ChatMessage("user", string.Format(p, w))]), i)))

@@ -7,20 +7,22 @@ namespace MegaFlow.Training.Tests;
 
 public sealed class LearnabilityTests(ITestOutputHelper output)
 {
-    // Single-token answers. With multi-token words ("red", "tan", "sky") the constrained score of a
-    // word is the sum of all its tokens' raw log-probs, so its later tokens ("ed" after "r") act as a
-    // per-word bias that barely depends on the prompt: raising one word's tail raises it for every
-    // prompt, and runs collapsed to always answering one word (reward exactly 1/3) in 4 of 7 tries.
-    // One token per answer leaves only the prompt-dependent decision to learn.
-    private static readonly Bandit Suite = new("A", "B", "C");
+    // One-letter answers, each followed by the turn's terminator as the model service sends
+    // guided_choice. A word's constrained score is the sum of ALL its tokens' raw log-probs, so tokens
+    // after the first ("ed" after "r" in "red") act as a per-word bias that hardly depends on the
+    // prompt: raising it for one prompt raises that word for every prompt. With three-letter words
+    // (red/tan/sky) about half of our runs collapsed to one answer for every prompt (reward exactly
+    // 1/3, then no signal left); with one letter plus the terminator none of 7 did at this rate.
+    private static readonly Bandit Suite = new(["A", "B", "C"]);
 
     // The paper's clip range and 2 PPO epochs. Minibatches of 16 (3 per pass over the 48 samples):
-    // only the first sees s = 1 exactly, the later ones learn on what the clip leaves. A large learning
-    // rate for that reason, and β2 = 0.99 (usual in RL) so AdamW's step size follows the gradient's
-    // scale, which jumps when a group's few wrong answers carry large advantages.
+    // only the first update of a step sees s = 1 exactly; the later ones learn from what the tiny clip
+    // range leaves (ratios moved against their advantage). β2 = 0.99 (usual in RL) so AdamW's step
+    // follows the gradient's scale, which jumps when a group's rare wrong answer carries a large
+    // advantage. 2e-3 learned faster but left 1 run in 4 stuck on a wrong answer for one prompt.
     private static readonly GspoOptions Options = new()
     {
-        LearningRate = 2e-3,
+        LearningRate = 1e-3,
         MinibatchSize = 16,
         PpoEpochs = 2,
         MaxGradNorm = 1.0,
@@ -39,7 +41,7 @@ public sealed class LearnabilityTests(ITestOutputHelper output)
         using var engine = new InferenceEngine(initial);
 
         // 6 prompts × 8 replicas a step, a group per prompt; stop once two steps in a row reach 0.95.
-        const int replicas = 8, maxSteps = 60;
+        const int replicas = 8, maxSteps = 100;
         var curve = new List<double>();
         for (var step = 0; step < maxSteps; step++)
         {
