@@ -11,8 +11,9 @@ public sealed class LearnabilityTests(ITestOutputHelper output)
     // guided_choice. A word's constrained score is the sum of ALL its tokens' raw log-probs, so tokens
     // after the first ("ed" after "r" in "red") act as a per-word bias that hardly depends on the
     // prompt: raising it for one prompt raises that word for every prompt. With three-letter words
-    // (red/tan/sky) about half of our runs collapsed to one answer for every prompt (reward exactly
-    // 1/3, then no signal left); with one letter plus the terminator none of 7 did at this rate.
+    // (red/tan/sky, no terminator, lr 2e-3) about half of our runs collapsed to one answer for every
+    // prompt (reward exactly 1/3, then no signal left); with one letter plus the terminator none of 8
+    // runs did at the rate below.
     private static readonly Bandit Suite = new(["A", "B", "C"]);
 
     // The paper's clip range and 2 PPO epochs. Minibatches of 16 (3 per pass over the 48 samples):
