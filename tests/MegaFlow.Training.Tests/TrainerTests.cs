@@ -72,7 +72,8 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public async Task Infrastructure_failures_leave_their_group_and_a_group_with_fewer_than_two_left_is_skipped()
     {
-        var (engine, trainer) = Pair(seed: 4, new GspoOptions { MinibatchSize = 4 });
+        // MaxGradNorm 0: no clipping, the norm is still measured.
+        var (engine, trainer) = Pair(seed: 4, new GspoOptions { MinibatchSize = 4, MaxGradNorm = 0 });
         using var _ = engine;
         using var __ = trainer;
         var three = (await FreeSamplesAsync(engine, "three", "alpha", 3, seed: 1)).Select((s, i) => s with { Reward = i }).ToList();
@@ -95,6 +96,7 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(new[] { three[0], three[1], two[0], same[0], same[1] }.Average(s => s.Reward), stats.MeanReward, 1e-12);
         Assert.Equal(2, stats.Updates);
         Assert.Equal(1, stats.Version);
+        Assert.True(stats.MeanGradNorm > 0);
 
         // Nothing left to train: no update, no new version.
         var nothing = await trainer.StepAsync([two[1], TrajectorySample.Failed("two", 1, "timeout")]);
@@ -149,7 +151,11 @@ public sealed class TrainerTests : IDisposable
         using var fresh = await GspoTrainer.ResumeAsync(new WeightStore(freshStore), freshStore, "policy", options);
         Assert.Equal(1, resumed.Version);
 
-        await trainer.StepAsync(batch2);
+        // batch2 was sampled with version 0 and is trained at version 1: one version stale, so the
+        // first update's ratios are no longer 1 (the old log-probs are version 0's).
+        var stale = await trainer.StepAsync(batch2);
+        Assert.Equal(1, stale.MaxStaleness);
+        Assert.True(stale.FirstUpdateMaxRatioDeviation > 1e-4, $"ratio deviation {stale.FirstUpdateMaxRatioDeviation}");
         await resumed.StepAsync(batch2);
         await fresh.StepAsync(batch2);
         using var a = trainer.Snapshot();
