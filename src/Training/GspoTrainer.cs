@@ -25,6 +25,7 @@ public sealed class GspoTrainer : IDisposable
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly GspoOptions _options;
     private readonly WeightStore? _weights;
+    private bool _torn;
 
     /// <param name="policy">The weights to start from (its version is the trainer's first); owned by the trainer.</param>
     /// <param name="weights">Where each new version is saved; null keeps versions in memory only (tests, dry runs).</param>
@@ -63,9 +64,15 @@ public sealed class GspoTrainer : IDisposable
             .Select(t => t.to_type(ScalarType.Float64).cpu().data<double>().ToArray()).ToArray();
     }
 
-    /// <summary>Trains on one batch (any number of groups) and publishes the result as the next version.</summary>
+    /// <summary>
+    /// Trains on one batch (any number of groups) and publishes the result as the next version. A step
+    /// cancelled or failed after its first update leaves weights that are no version at all: the trainer
+    /// then refuses further steps (resume from the last saved version instead).
+    /// </summary>
     public async Task<GspoStepStats> StepAsync(IReadOnlyList<TrajectorySample> batch, CancellationToken ct = default)
     {
+        if (_torn)
+            throw new InvalidOperationException($"a step of '{ModelName}' stopped after updating some weights (version {Version} is no longer what it holds); resume from the weight store");
         var stats = Train(batch, ct);
         if (stats.Updated && _weights is not null)
         {
@@ -146,6 +153,8 @@ public sealed class GspoTrainer : IDisposable
                     continue;
                 }
                 gradNorms.Add(norm);
+                // From here until the version is bumped the weights are between versions.
+                _torn = true;
                 _optimizer.step();
                 if (losses.Count == 0) firstDeviation = loss.Ratios.Max(r => Math.Abs(r - 1));
                 losses.Add(loss.Loss.item<double>());
@@ -155,6 +164,7 @@ public sealed class GspoTrainer : IDisposable
         }
         if (losses.Count == 0) return stats with { NonFiniteUpdatesSkipped = nonFinite, Elapsed = clock.Elapsed };
         Version++;
+        _torn = false;
         return stats with
         {
             Version = Version,
