@@ -39,6 +39,9 @@ public sealed class GspoTrainer : IDisposable
             weight_decay: _options.WeightDecay);
     }
 
+    /// <summary>Called after every optimizer update (tests stop a step part-way with it).</summary>
+    internal Action? AfterUpdate { get; set; }
+
     public string ModelName => _policy.Name;
 
     public PolicyConfig Config => _policy.Config;
@@ -156,6 +159,7 @@ public sealed class GspoTrainer : IDisposable
                 // From here until the version is bumped the weights are between versions.
                 _torn = true;
                 _optimizer.step();
+                AfterUpdate?.Invoke();
                 if (losses.Count == 0) firstDeviation = loss.Ratios.Max(r => Math.Abs(r - 1));
                 losses.Add(loss.Loss.item<double>());
                 evaluations += minibatch.Count;

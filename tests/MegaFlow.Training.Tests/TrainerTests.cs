@@ -166,6 +166,21 @@ public sealed class TrainerTests : IDisposable
         Assert.NotEqual(a.SaveWeights(), c.SaveWeights());
     }
 
+    [Fact]
+    public async Task A_step_stopped_after_an_update_leaves_a_trainer_that_refuses_to_go_on()
+    {
+        var (engine, trainer) = Pair(seed: 6, new GspoOptions { MinibatchSize = 8 });
+        using var _ = engine;
+        using var __ = trainer;
+        var batch = await Bandit.SharedPrefix.SampleAsync(engine, replicas: 4, seed: 3);
+        using var cts = new CancellationTokenSource();
+        trainer.AfterUpdate = cts.Cancel;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => trainer.StepAsync(batch, cts.Token));
+        Assert.Equal(0, trainer.Version);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => trainer.StepAsync(batch));
+        Assert.Contains("resume from the weight store", e.Message);
+    }
+
     private static void CopyFolder(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
