@@ -17,11 +17,18 @@ public sealed class LocalModelService : IAsyncDisposable
 
     private readonly InferenceEngine _engine;
 
-    private LocalModelService(InferenceEngine engine, ModelServer server)
+    private LocalModelService(InferenceEngine engine, ModelServer server, PolicyConfig config, byte[] weights)
     {
         _engine = engine;
         Server = server;
+        Config = config;
+        Weights = weights;
     }
+
+    /// <summary>The served policy's architecture and weights (a trainer starts from a copy).</summary>
+    public PolicyConfig Config { get; }
+
+    public byte[] Weights { get; }
 
     public ModelServer Server { get; }
 
@@ -38,8 +45,9 @@ public sealed class LocalModelService : IAsyncDisposable
     {
         var config = new PolicyConfig { ContextLength = 4096 };
         using var initial = PolicyModel.CreateInitial(ModelName, config, seed: 5);
-        var engine = new InferenceEngine(PolicyModel.FromWeights(ModelName, WeightVersion, config, initial.SaveWeights()), new EngineOptions { MaxBatchRows = 64 });
-        return new LocalModelService(engine, await ModelServer.StartAsync(engine));
+        var weights = initial.SaveWeights();
+        var engine = new InferenceEngine(PolicyModel.FromWeights(ModelName, WeightVersion, config, weights), new EngineOptions { MaxBatchRows = 64 });
+        return new LocalModelService(engine, await ModelServer.StartAsync(engine), config, weights);
     }
 
     public async ValueTask DisposeAsync()

@@ -145,4 +145,35 @@ public sealed class TrajectoryStreamTests
         var all = before.Concat(rest).Select(t => t.TaskId).ToList();
         Assert.Equal(specs.Select(s => s.TaskId!).Order(), all.Order());
     }
+
+    [Fact]
+    public async Task The_trainer_recomputes_the_sampled_log_probs_of_trajectories_that_went_through_the_gateway_and_the_journal()
+    {
+        // Token capture end to end: sampled by the model service, recorded by the gateway, journalled,
+        // assembled into trajectories from the journal, turned into samples: the trainer's forward pass
+        // over the same weights gives the log-probs the sampler returned (the constrained distribution
+        // of each guided choice), within 1e-4 — nothing was re-tokenized or lost on the way.
+        await using var model = await LocalModelService.StartAsync();
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local", extraHocon: model.Hocon);
+        var node = cluster.Nodes[0];
+        var specs = Groups("fid", groups: 2, replicas: 4);
+        await TestCluster.SubmitAllAsync(node.Refs.Tasks, specs);
+        await TestCluster.WaitForTerminalAsync(node.Refs.Tasks, specs.Select(s => s.TaskId!).ToList(), TimeSpan.FromSeconds(120));
+        var source = await node.System.ActorSelection("/user/trajectories").Ask<ISourceRef<Trajectory>>(new RequestTrajectories(0), TimeSpan.FromSeconds(20));
+        var trajectories = await source.Source.Take(specs.Count).RunWith(Sink.Seq<Trajectory>(), node.System.Materializer()).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var samples = trajectories.SelectMany(MegaFlow.Training.TrajectorySamples.From).ToList();
+        Assert.Equal(trajectories.Sum(t => t.Turns.Count), samples.Count);
+        using var trainer = new MegaFlow.Training.GspoTrainer(MegaFlow.Model.Policy.PolicyModel.FromWeights(LocalModelService.ModelName, LocalModelService.WeightVersion, model.Config, model.Weights));
+        var recomputed = trainer.RecomputeLogProbs(samples);
+        for (var i = 0; i < samples.Count; i++)
+        {
+            Assert.NotNull(samples[i].GuidedChoices);
+            Assert.True(samples[i].ChoiceIndex >= 0, $"sample {i}: the response is one of its choices");
+            Assert.Equal(samples[i].OldLogProbs.Length, recomputed[i].Length);
+            for (var j = 0; j < recomputed[i].Length; j++)
+                Assert.True(Math.Abs(samples[i].OldLogProbs[j] - recomputed[i][j]) < 1e-4, $"sample {i} token {j}: sampler {samples[i].OldLogProbs[j]}, trainer {recomputed[i][j]}");
+        }
+    }
 }
