@@ -45,21 +45,8 @@ public sealed class DockerTaskTests : IAsyncLifetime
         var settings = _storage.Node(extraHocon: extraHocon) with { Port = port };
         var provider = DockerEngine.Provider(_cluster, node: port == 0 ? "test-node" : $"127.0.0.1:{port}");
         _providers.Add(provider);
-        var node = TestNode.Start(settings, provider);
+        var node = await DockerNode.StartAsync(settings, provider);
         _nodes.Add(node);
-        Akka.Cluster.Cluster.Get(node.System).Join(node.Address);
-        await TestCluster.Eventually(async () =>
-        {
-            try
-            {
-                var s = await node.Refs.Scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(2));
-                return s.Nodes.Count == 1;
-            }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60), "scheduler knows the node");
         return node;
     }
 

@@ -1,9 +1,7 @@
 using MegaFlow.Cluster.Tests.Infrastructure;
-using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Environments.Docker;
 using MegaFlow.Hosting;
-using Akka.Actor;
 
 namespace MegaFlow.Docker.Tests;
 
@@ -49,19 +47,7 @@ public sealed class GatewayNetworkTests : IAsyncLifetime
     {
         await using var model = await LocalModelService.StartAsync();
         using var provider = DockerEngine.Provider(_cluster, node: "gw-node");
-        await using var node = TestNode.Start(_storage.Node(extraHocon: model.Hocon), provider);
-        Akka.Cluster.Cluster.Get(node.System).Join(node.Address);
-        await TestCluster.Eventually(async () =>
-        {
-            try
-            {
-                return (await node.Refs.Scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(2))).Nodes.Count == 1;
-            }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60), "scheduler knows the node");
+        await using var node = await DockerNode.StartAsync(_storage.Node(extraHocon: model.Hocon), provider);
         var agent = Specs.Simple("gw-docker", score: "head -1 /tmp/reply | grep -q ' 200 '") with
         {
             Image = DockerEngine.BaseImage,

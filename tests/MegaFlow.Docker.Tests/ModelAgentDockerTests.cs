@@ -1,7 +1,5 @@
-using Akka.Actor;
 using MegaFlow.Cluster.Tests.Infrastructure;
 using MegaFlow.Contracts.Environments;
-using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Hosting;
 
 namespace MegaFlow.Docker.Tests;
@@ -34,19 +32,7 @@ public sealed class ModelAgentDockerTests : IAsyncLifetime
     {
         await using var model = await LocalModelService.StartAsync();
         using var provider = DockerEngine.Provider(_cluster, node: "model-node");
-        await using var node = TestNode.Start(_storage.Node(extraHocon: model.Hocon), provider);
-        Akka.Cluster.Cluster.Get(node.System).Join(node.Address);
-        await TestCluster.Eventually(async () =>
-        {
-            try
-            {
-                return (await node.Refs.Scheduler.Ask<SchedulerProtocol.SchedulerStatus>(SchedulerProtocol.GetSchedulerState.Instance, TimeSpan.FromSeconds(2))).Nodes.Count == 1;
-            }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60), "scheduler knows the node");
+        await using var node = await DockerNode.StartAsync(_storage.Node(extraHocon: model.Hocon), provider);
         var specs = ChoiceTaskSet.Specs("docker-choice", 50, s => s with { Image = DockerEngine.BaseImage, Pool = "pool-choice" });
 
         await TestCluster.SubmitAllAsync(node.Refs.Tasks, specs);
