@@ -5,6 +5,7 @@ using MegaFlow.Contracts;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Domain.Scheduling;
 using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Training;
 using MegaFlow.Domain.Tasks;
 
 namespace MegaFlow.Actors.Tests.Serialization;
@@ -38,7 +39,7 @@ public static class ProtocolSamples
         Agent = new AgentSpec
         {
             Kind = AgentKinds.Model, Endpoint = "http://vllm.internal:8000/v1", Model = "coder-7b", ApiKeyEnv = "VLLM_API_KEY",
-            Template = "swe-v1", Temperature = 0.7, MaxTokens = 2048,
+            Template = "swe-v1", Temperature = 0.7, MaxTokens = 2048, Command = "python3 agent.py --max-steps 20",
         },
         Metadata = new Dictionary<string, string>
         {
@@ -58,6 +59,12 @@ public static class ProtocolSamples
     public static readonly Step Step2 = new(2, "pytest -x tests/test_parser.py", 1, "E   AssertionError: 3 != 4\n", true, true, At(11), 60000, "/data/artifacts/task-swe-0042/1/2.out");
 
     public static readonly Score Score = new(0, "42 passed in 1.93s", 1.0);
+
+    public static readonly ModelCall Call = new(2, "/data/artifacts/task-swe-0042/attempt-2/model-calls/round-002-0193a1.json", "chat/completions",
+        "coder-7b", "http://vllm.internal:8000/v1/", 12, 1834, 57, 412.125, 502, "HTTP 502 from http://vllm.internal:8000/v1/", At(12));
+
+    public static readonly Trajectory Trajectory = new(TaskId, 2, "g-3", 1, "failed", 0.5, FailureKind.Agent,
+        [new TrajectoryTurn(1, 12, [1, 2, 258], [104, 105, 258], [-0.25, -1.5, -0.0625], 200, ["hi", "submit"])], 4242);
 
     public static readonly EnvironmentSpec EnvSpec = new("python:3.12", "py312", ExecutionMode.Persistent, 2.5, 4L << 30, 256, "bridge", "task-swe-0042");
     public static readonly EnvironmentHandle Handle = new(EnvId, "local", "/data/envs/env-7f3a9c0e");
@@ -87,6 +94,7 @@ public static class ProtocolSamples
         new TaskEvents.TimedOut(TaskId, 2, TaskPhase.Scoring, At(31)),
         new TaskEvents.Cancelled(TaskId, 2, "user asked", At(32)),
         new TaskEvents.LeaseReleased(TaskId, 2, At(33)),
+        new TaskEvents.ModelCallRecorded(TaskId, 2, Call),
 
         // task messages
         new TaskProtocol.SubmitTask(TaskId, Spec),
@@ -103,6 +111,12 @@ public static class ProtocolSamples
         new TaskProtocol.LeasedEnvironmentLost(TaskId, 2, "env-3f2a@node-a:4053", "container mf-env-3f2a died (exit code 137) without MegaFlow stopping it"),
         new TaskProtocol.CheckLease(TaskId, 2, EnvId),
         new TaskProtocol.LeaseHeld(TaskId, 2, EnvId, Holds: false),
+        new TaskProtocol.AuthorizeModelCall(TaskId, 2, "mf-9dA_x-3kQ"),
+        new TaskProtocol.ModelCallAllowed(TaskId, 2, 3, Spec.Agent!),
+        new TaskProtocol.ModelCallRefused(TaskId, "attempt 1 is not the task's current attempt (2)"),
+        new TaskProtocol.RecordModelCall(TaskId, 2, Call),
+        Trajectory,
+        new RequestTrajectories(4242),
         new TaskProtocol.ListTasks(TaskStatus.Completed),
         new TaskListing(
             new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },
@@ -120,6 +134,7 @@ public static class ProtocolSamples
             Attempt = 2,
             Lease = TaskLease,
             Steps = [Step1, Step2],
+            ModelCalls = [Call, Call with { Round = 3, Status = 200, Error = "record not saved: disk full" }],
             History =
             [
                 new AttemptRecord(1, TaskLease with { LeaseId = "lease-7", Reused = false }, "AttemptFailed", "environment lost", 1, At(2), At(9)),
@@ -217,7 +232,7 @@ public static class ProtocolSamples
         new EnvironmentProtocol.Lease(EnvId, TaskId, 2),
         new EnvironmentProtocol.EnvironmentReady(EnvId, TaskId, 2, "node-b:4053"),
         new EnvironmentProtocol.EnvironmentFailed(EnvId, TaskId, "container exited with 137", Lost: true),
-        new EnvironmentProtocol.Exec(EnvId, TaskId, "pytest -x", 60, 1 << 20, 2048, "task-swe-0042/2/2"),
+        new EnvironmentProtocol.Exec(EnvId, TaskId, "pytest -x", 60, 1 << 20, 2048, "task-swe-0042/2/2", new EnvironmentProtocol.ExecModelAccess(2, "mf-9dA_x-3kQ")),
         new EnvironmentProtocol.ExecResult(EnvId, 1, "FAILED tests/test_parser.py::test_eof", 1_500_000, true, false, At(11), 842.5, "/data/artifacts/task-swe-0042/2/2.out"),
         new EnvironmentProtocol.Reset(EnvId, TaskId),
         new EnvironmentProtocol.ResetDone(EnvId),
