@@ -163,7 +163,7 @@ public sealed class ModelGateway : IDisposable
         }
         catch (HttpRequestException e)
         {
-            return Fail(x, StatusCodes.Status502BadGateway, $"model endpoint {x.Endpoint} could not be reached: {Innermost(e)}", "upstream_error", "upstream_unreachable");
+            return Fail(x, StatusCodes.Status502BadGateway, $"model endpoint {x.Endpoint} could not be reached: {ModelUpstream.Innermost(e)}", "upstream_error", "upstream_unreachable");
         }
     }
 
@@ -230,13 +230,6 @@ public sealed class ModelGateway : IDisposable
 
     private static byte[] ErrorBody(string message, string type, string code) =>
         JsonSerializer.SerializeToUtf8Bytes(new ApiErrorBody(new ApiErrorDetail(message, type, null, code)));
-
-    // "Connection refused (127.0.0.1:1)" is in the innermost exception; the outer ones wrap it.
-    private static string Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e.Message;
-    }
 
     public void Dispose() => _http.Dispose();
 }

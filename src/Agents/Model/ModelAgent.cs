@@ -48,7 +48,7 @@ public sealed class ModelAgent : IAgent
         ChatClient client;
         if (context.Gateway is { } gateway)
         {
-            upstream = new ModelUpstream(agent.Endpoint is { } e ? new Uri(e) : _settings.DefaultEndpoint, agent.Model ?? _settings.DefaultModel, null);
+            upstream = ModelUpstream.Target(agent, _settings);
             // Not cached: the URL and key are this attempt's. The client library's HTTP transport is shared.
             client = NewClient(gateway.BaseUrl, upstream.Model, gateway.Key);
         }
@@ -139,18 +139,11 @@ public sealed class ModelAgent : IAgent
 
     private string Describe(Exception failure) => failure switch
     {
-        ClientResultException { Status: 0 } x => Innermost(x),
+        ClientResultException { Status: 0 } x => ModelUpstream.Innermost(x),
         ClientResultException x => $"HTTP {x.Status}: {x.Message}",
         OperationCanceledException => $"no answer within {_settings.RequestTimeout.TotalSeconds:0.#} s",
-        _ => Innermost(failure),
+        _ => ModelUpstream.Innermost(failure),
     };
-
-    // "Connection refused (127.0.0.1:1)" is in the innermost exception; the outer ones wrap it.
-    private static string Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e.Message;
-    }
 
     private ChatClient Client(Uri endpoint, string model, string key) =>
         _clients.GetOrAdd((endpoint, model, key), k => NewClient(k.Endpoint, k.Model, k.Key));

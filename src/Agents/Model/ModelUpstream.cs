@@ -18,10 +18,10 @@ public sealed record ModelUpstream(Uri BaseUrl, string Model, string? ApiKey)
     /// environment variable the spec (or, for the default endpoint, the node) names, never from the spec.
     /// </summary>
     /// <exception cref="AgentInfrastructureException">The key's variable is not set on this node.</exception>
+    /// <remarks>See <see cref="Target"/> for where calls go without reading the key.</remarks>
     public static ModelUpstream Resolve(AgentSpec agent, ModelAgentSettings settings, Func<string, string?> environment)
     {
-        var endpoint = agent.Endpoint is { } e ? new Uri(e) : settings.DefaultEndpoint;
-        var model = agent.Model ?? settings.DefaultModel;
+        var (endpoint, model, _) = Target(agent, settings);
         var variable = agent.ApiKeyEnv ?? (agent.Endpoint is null ? settings.DefaultApiKeyEnv : "");
         if (string.IsNullOrEmpty(variable))
             return new ModelUpstream(endpoint, model, null);
@@ -29,5 +29,16 @@ public sealed record ModelUpstream(Uri BaseUrl, string Model, string? ApiKey)
             ? new ModelUpstream(endpoint, model, key)
             : throw new AgentInfrastructureException(endpoint.ToString(),
                 $"environment variable {variable} (the API key for model endpoint {endpoint}) is not set on this node");
+    }
+
+    /// <summary>Where <paramref name="agent"/>'s calls go and with which model, without its key (the gateway's node reads that).</summary>
+    public static ModelUpstream Target(AgentSpec agent, ModelAgentSettings settings) =>
+        new(agent.Endpoint is { } e ? new Uri(e) : settings.DefaultEndpoint, agent.Model ?? settings.DefaultModel, null);
+
+    /// <summary>The innermost exception's message: "Connection refused (127.0.0.1:1)" is there; the outer ones wrap it.</summary>
+    public static string Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e.Message;
     }
 }
