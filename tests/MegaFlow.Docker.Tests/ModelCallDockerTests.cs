@@ -1,4 +1,5 @@
 using MegaFlow.Cluster.Tests.Infrastructure;
+using MegaFlow.Contracts.Environments;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Environments.Docker;
 using MegaFlow.Hosting;
@@ -6,11 +7,14 @@ using MegaFlow.Hosting;
 namespace MegaFlow.Docker.Tests;
 
 /// <summary>
-/// An agent program in a container calls its model through the node's gateway over the internal
-/// gateway network: the container reaches the gateway (on the host's address of that network) and
-/// nothing beyond the host; a task that calls no model keeps network "none".
+/// Model calls of tasks whose environments are containers. An agent program in a container calls its
+/// model through the node's gateway over the internal gateway network: the container reaches the
+/// gateway (on the host's address of that network) and nothing beyond the host; a task that calls no
+/// model keeps network "none". And the model-agent task set of the local-process run
+/// (<see cref="ChoiceTaskSet"/>) on Docker: fifty tasks, each in its own container, every decision a
+/// call through the node's gateway (the model agent runs in the node, so these containers stay on "none").
 /// </summary>
-public sealed class GatewayNetworkTests : IAsyncLifetime
+public sealed class ModelCallDockerTests : IAsyncLifetime
 {
     private readonly string _cluster = DockerEngine.NewClusterLabel();
     private TestStorage _storage = null!;
@@ -81,5 +85,24 @@ public sealed class GatewayNetworkTests : IAsyncLifetime
         Assert.Equal((200, LocalModelService.WeightVersion), (call.Status, call.WeightVersion));
         Assert.True(call.CompletionTokens is > 0 and <= 4);
         Assert.Equal(TaskStatus.Completed, states["gw-plain"].Status);
+    }
+
+    [Fact]
+    public async Task Fifty_model_agent_tasks_run_in_containers_with_every_call_recorded_with_its_weight_version_and_tokens()
+    {
+        await using var model = await LocalModelService.StartAsync();
+        using var provider = DockerEngine.Provider(_cluster, node: "model-node");
+        await using var node = await DockerNode.StartAsync(_storage.Node(extraHocon: model.Hocon), provider);
+        var specs = ChoiceTaskSet.Specs("docker-choice", 50, s => s with { Image = DockerEngine.BaseImage, Pool = "pool-choice" });
+
+        await TestCluster.SubmitAllAsync(node.Refs.Tasks, specs);
+        var states = await TestCluster.WaitForTerminalAsync(node.Refs.Tasks, specs.Select(s => s.TaskId!).ToList(), TimeSpan.FromMinutes(5));
+
+        Assert.Equal(50, states.Count);
+        ChoiceTaskSet.AssertRanThrough(states, LocalModelService.WeightVersion);
+        // Each task's environment was a container: the environments' journal says which provider made them.
+        var provisioned = (await _storage.Journal().ReadAllAsync("env-")).Select(e => e.Event).OfType<EnvironmentEvents.Provisioned>().ToList();
+        Assert.Equal(50, provisioned.Count);
+        Assert.All(provisioned, p => Assert.Equal("docker", p.Handle.Provider));
     }
 }
