@@ -35,6 +35,22 @@ public sealed class S3ArtifactStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_artifact_reads_back_by_the_location_its_save_returned_and_another_stores_location_is_refused()
+    {
+        // Journals keep locations (a model call's record, a step's output); readers come back with them.
+        using var store = new S3ArtifactStore(_server.Settings(prefix: "runs/exp-2/"));
+        var content = "{\"schema\":\"megaflow.model-call.v1\"}"u8.ToArray();
+
+        var location = await store.SaveAsync("task-c/attempt-1/model-calls/round-001-x.json", content, default);
+
+        Assert.Equal(content, await store.ReadLocationAsync(location, default));
+        Assert.Null(await store.ReadLocationAsync(location.Replace("round-001", "round-002"), default));
+        var other = Assert.Throws<ArgumentException>(() => { _ = store.ReadLocationAsync($"s3://{S3Server.Bucket}/runs/exp-1/task-c/x.json", default); });
+        Assert.Contains("is not in this store", other.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => new LocalFolderArtifactStore(Path.GetTempPath()).ReadLocationAsync("/etc/passwd", default));
+    }
+
+    [Fact]
     public async Task A_large_artifact_uploaded_in_parts_reads_back_byte_for_byte_with_its_digest_stored()
     {
         var settings = _server.Settings() with { PartSize = 5 * 1024 * 1024, MultipartThreshold = 6 * 1024 * 1024 };
