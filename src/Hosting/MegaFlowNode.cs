@@ -63,8 +63,37 @@ public static class MegaFlowNode
             builder.WithRegionProxies(config);
         if (settings.Roles.Contains(MegaFlowProxies.SchedulerRole(config)))
             builder.WithScheduler(config);
+        builder.WithTrainerProxy(config);
+        if (settings.Roles.Contains(MegaFlowProxies.TrainerRole(config)))
+            builder.WithTrainer(config, components.Artifacts);
         return builder;
     }
+
+    /// <summary>
+    /// The trainer singleton's manager (trainer role). Its experiments take trajectories from this
+    /// node's provider when it is a worker, else from any worker's; its weight versions go to the
+    /// node's artifact store, which the model nodes read (a shared store: S3, or one machine's folder).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithTrainer(this AkkaConfigurationBuilder builder, Config config, IArtifactStore? artifacts) =>
+        builder.WithSingleton<Trainer.TrainerActor>(MegaFlowProxies.TrainerManagerName, (system, registry, _) =>
+            {
+                var mf = config.GetConfig("megaflow");
+                if (artifacts is null)
+                {
+                    artifacts = CreateArtifactStore(mf, mf.GetString("data-dir", "./data"));
+                    if (artifacts is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
+                }
+                var settings = Trainer.TrainerSettings.From(mf);
+                var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+                system.RegisterOnTermination(http.Dispose);
+                var parts = new Trainer.TrainerParts(settings, artifacts, registry.Get<ActorKeys.Tasks>(),
+                    () => TrajectoryProviders.Find(system, MegaFlowProxies.WorkerRole(config)), new Trainer.WeightPublisher(settings, http));
+                var trainer = Trainer.TrainerActor.Props(parts);
+                // Like the scheduler: restarted (recovering its journal) after it stopped on a journal failure.
+                return BackoffSupervisor.Props(Backoff.OnStop(trainer, "trainer", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2, maxNrOfRetries: -1));
+            },
+            new ClusterSingletonOptions { Role = MegaFlowProxies.TrainerRole(config), TerminationMessage = PoisonPill.Instance },
+            createProxyToo: false);
 
     /// <summary>
     /// Joins the cluster once every actor exists: the configured seed nodes join on their own

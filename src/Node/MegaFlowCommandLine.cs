@@ -47,6 +47,7 @@ public static class MegaFlowCommandLine
             "MegaFlow: agent tasks in their own environments on an Akka.NET cluster. Run a node or the demo, or operate a running cluster.",
             Configuration);
         root.Add(Demo(host));
+        root.Add(TrainCommandLine(host));
         root.Add(NodeCommand(host));
         foreach (var command in OpsCli.Commands(host)) root.Add(command);
         root.Subcommands.Single(c => c.Name == "tasks").Add(Export(host));
@@ -89,6 +90,24 @@ public static class MegaFlowCommandLine
             return DemoCommand.RunAsync(settings, p.GetValue(tasks), p.GetValue(fresh));
         }));
         return demo;
+    }
+
+    private static Command TrainCommandLine(CliHost host)
+    {
+        var spec = new Option<string>("--spec") { HelpName = "FILE", Description = "an experiment spec (JSON); default: the built-in experiment 'main' on builtin:touch-v1" };
+        var steps = new Option<int?>("--steps") { HelpName = "N", Description = "trainer steps (overrides the spec's)" };
+        var fresh = new Option<bool>("--fresh") { Description = "start from an empty data folder" };
+        var train = new Command("train", "the main job: train the policy with GSPO on one embedded node with every role; after Ctrl-C, run it again to resume")
+        {
+            spec, steps, fresh,
+        };
+        train.SetAction((p, _) => Local(host, settings =>
+        {
+            var experiment = p.GetValue(spec) is { } file ? Train.TrainCommand.Read(file) : Train.TrainCommand.Default;
+            if (p.GetValue(steps) is { } n) experiment = experiment with { Steps = n };
+            return Train.TrainCommand.RunAsync(settings, experiment, p.GetValue(fresh), host.Error);
+        }));
+        return train;
     }
 
     private static Command NodeCommand(CliHost host)

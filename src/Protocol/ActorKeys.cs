@@ -16,6 +16,9 @@ public static class ActorKeys
     /// <summary>The proxy to the scheduler singleton.</summary>
     public sealed class Scheduler;
 
+    /// <summary>The proxy to the trainer singleton (the <c>trainer</c> role): experiments are started and read through it.</summary>
+    public sealed class Trainer;
+
     /// <summary>The node's trajectory provider (worker nodes): hands out trajectory streams to trainers.</summary>
     public sealed class Trajectories;
 }

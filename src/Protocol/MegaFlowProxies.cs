@@ -16,6 +16,15 @@ public static class MegaFlowProxies
     /// <summary>The singleton manager's name under /user on scheduler nodes.</summary>
     public const string SchedulerManagerName = "scheduler";
 
+    /// <summary>The trainer singleton's manager name under /user on trainer nodes.</summary>
+    public const string TrainerManagerName = "trainer";
+
+    public static string TrainerRole(Config config) => config.GetString("megaflow.trainer-role", "trainer");
+
+    /// <summary>Registers the proxy to the trainer singleton under <see cref="ActorKeys.Trainer"/> (messages wait while no trainer node is up).</summary>
+    public static AkkaConfigurationBuilder WithTrainerProxy(this AkkaConfigurationBuilder builder, Config config) =>
+        builder.WithSingletonProxy<ActorKeys.Trainer>(TrainerManagerName, new ClusterSingletonOptions { Role = TrainerRole(config) });
+
     public static string WorkerRole(Config config) => config.GetString("megaflow.worker-role", "worker");
 
     public static string SchedulerRole(Config config) => config.GetString("megaflow.scheduler-role", "scheduler");

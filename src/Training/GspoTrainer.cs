@@ -222,13 +222,14 @@ public sealed class GspoTrainer : IDisposable
         await artifacts.SaveAsync(OptimizerStateKey(ModelName, Version), SaveOptimizerState(), ct);
 
     /// <summary>
-    /// A trainer continuing from the latest saved version: its weights from the weight store and, when
-    /// a checkpoint of that version exists, its optimizer state (otherwise AdamW starts fresh).
+    /// A trainer continuing from a saved version (the latest when <paramref name="version"/> is null):
+    /// its weights from the weight store and, when a checkpoint of that version exists, its optimizer
+    /// state (otherwise AdamW starts fresh).
     /// </summary>
     public static async Task<GspoTrainer> ResumeAsync(WeightStore weights, IArtifactStore artifacts, string name, GspoOptions? options = null,
-        string device = "cpu", CancellationToken ct = default)
+        string device = "cpu", long? version = null, CancellationToken ct = default)
     {
-        var policy = await weights.LoadAsync(name, null, device, ct);
+        var policy = await weights.LoadAsync(name, version, device, ct);
         var trainer = new GspoTrainer(policy, options, weights);
         if (await artifacts.ReadAsync(OptimizerStateKey(name, policy.Version), ct) is { } state)
             trainer.LoadOptimizerState(state);

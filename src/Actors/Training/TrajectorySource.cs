@@ -24,12 +24,14 @@ public static class TrajectorySource
 {
     /// <summary>Trajectories of attempts that ended after journal position <paramref name="afterPosition"/>, following the journal live.</summary>
     /// <param name="parallelism">Trajectories built at once (each replays its task's events and reads its records).</param>
-    public static Source<Trajectory, NotUsed> Live(ActorSystem system, IArtifactStore artifacts, long afterPosition, int parallelism = 4)
+    /// <param name="taskIdPrefix">Only tasks whose id starts with this (null: every task); checked before anything is read or built.</param>
+    public static Source<Trajectory, NotUsed> Live(ActorSystem system, IArtifactStore artifacts, long afterPosition, string? taskIdPrefix = null, int parallelism = 4)
     {
         var reader = TaskJournal.Reader(system);
         var materializer = system.Materializer();
         return reader.AllEvents(Offset.Sequence(afterPosition))
-            .Where(envelope => envelope.Event is TaskEvents.ITaskEvent e && TrajectoryAssembly.EndsAttempt(e))
+            .Where(envelope => envelope.Event is TaskEvents.ITaskEvent e && TrajectoryAssembly.EndsAttempt(e)
+                               && (string.IsNullOrEmpty(taskIdPrefix) || e.TaskId.StartsWith(taskIdPrefix, StringComparison.Ordinal)))
             .SelectAsync(parallelism, envelope => BuildAsync(reader, materializer, artifacts, envelope));
     }
 
@@ -76,7 +78,7 @@ public sealed class TrajectoryProvider : ReceiveActor
     {
         var materializer = Context.Materializer();
         Receive<RequestTrajectories>(m =>
-            TrajectorySource.Live(Context.System, artifacts, m.AfterPosition)
+            TrajectorySource.Live(Context.System, artifacts, m.AfterPosition, m.TaskIdPrefix)
                 .RunWith(StreamRefs.SourceRef<Trajectory>(), materializer)
                 .PipeTo(Sender));
     }

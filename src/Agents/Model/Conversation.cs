@@ -38,11 +38,12 @@ public static class Conversation
             if (metadata.TryGetValue(key, out var value) && !string.IsNullOrWhiteSpace(value))
                 extra.Append('\n').Append(key).Append(": ").Append(value);
 
+        var candidates = ReplyParser.ChoiceCandidates(spec);
         var turns = new List<ChatTurn>(2 + 2 * context.Steps.Count)
         {
             new(ChatRole.System, template.System
                 .Replace("{max_rounds}", spec.MaxRounds.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-                .Replace("{candidates}", string.Join('\n', ReplyParser.ChoiceCandidates(spec)), StringComparison.Ordinal)),
+                .Replace("{candidates}", template.Labelled ? ReplyParser.LabelledList(candidates) : string.Join('\n', candidates), StringComparison.Ordinal)),
             new(ChatRole.User, template.Task
                 .Replace("{task_id}", context.TaskId, StringComparison.Ordinal)
                 .Replace("{context}", extra.ToString(), StringComparison.Ordinal)
@@ -50,7 +51,9 @@ public static class Conversation
         };
         foreach (var step in context.Steps)
         {
-            turns.Add(new(ChatRole.Assistant, template.Action.Replace("{command}", step.Command, StringComparison.Ordinal)));
+            // A labelled template's model answered with the letter: the conversation shows what it wrote.
+            var shown = template.Labelled ? ReplyParser.LabelOf(candidates, step.Command) : step.Command;
+            turns.Add(new(ChatRole.Assistant, template.Action.Replace("{command}", shown, StringComparison.Ordinal)));
             turns.Add(new(ChatRole.User, Observe(template, step, observationChars)));
         }
         return turns;

@@ -67,13 +67,15 @@ public sealed class ModelAgent : IAgent
         };
         var candidates = template.GuidedChoice ? ReplyParser.ChoiceCandidates(context.Spec) : null;
         if (candidates is not null)
-            GuidedChoice(options, candidates);
+            GuidedChoice(options, template.Labelled ? ReplyParser.ChoiceLabels(candidates.Count) : candidates);
 
         var messages = Conversation.Build(context, template, _settings.ObservationChars).Select(ToMessage).ToList();
         for (var reply = 0; ; reply++)
         {
             var text = await CompleteAsync(client, endpoint, messages, options, cancellationToken).ConfigureAwait(false);
-            var parsed = candidates is null ? ReplyParser.Parse(text) : ReplyParser.ParseChoice(text, candidates);
+            var parsed = candidates is null ? ReplyParser.Parse(text)
+                : template.Labelled ? ReplyParser.ParseLabelled(text, candidates)
+                : ReplyParser.ParseChoice(text, candidates);
             switch (parsed.Kind)
             {
                 case ReplyKind.Command:

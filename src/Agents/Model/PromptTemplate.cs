@@ -11,8 +11,10 @@ namespace MegaFlow.Agents.Model;
 /// template asked it to answer, so the rebuilt conversation reads as one the model could have written.</param>
 /// <param name="GuidedChoice">The model does not write commands but picks one candidate per round
 /// (<see cref="ReplyParser.ChoiceCandidates"/>), the request restricting its answer with guided_choice.</param>
+/// <param name="Labelled">With <paramref name="GuidedChoice"/>: the candidates are listed as "A) command" and
+/// the model answers with the letter (<see cref="ReplyParser.ChoiceLabels"/>); earlier steps show as their letter.</param>
 public sealed record PromptTemplate(string Name, string System, string Task, string Observation,
-    string Action = "```bash\n{command}\n```", bool GuidedChoice = false)
+    string Action = "```bash\n{command}\n```", bool GuidedChoice = false, bool Labelled = false)
 {
     /// <summary>
     /// swe-v1: a coding agent in a shell, one command per turn, submitting when done. Placeholders:
@@ -79,9 +81,34 @@ public sealed record PromptTemplate(string Name, string System, string Task, str
         Action: "{command}",
         GuidedChoice: true);
 
+    /// <summary>
+    /// menu-v1: choice-v1's candidates listed as A) … D), answered with one letter (guided_choice over
+    /// the letters). One token per decision: what a small policy trained from scratch learns reliably
+    /// (see the built-in training suite). Placeholders: those of choice-v1.
+    /// </summary>
+    public static PromptTemplate MenuV1 { get; } = new(
+        AgentSpec.MenuTemplate,
+        System: """
+            You are an agent in a shell. Each turn, reply with the letter of one command below; it runs and you see its exit code and output. At most {max_rounds} commands. Choose submit when the task is done.
+            {candidates}
+            """,
+        Task: """
+            Task {task_id}{context}
+            <problem_statement>
+            {problem_statement}
+            </problem_statement>
+            """,
+        Observation: """
+            <exit_code>{exit_code}</exit_code>
+            <output>{output}</output>
+            """,
+        Action: "{command}",
+        GuidedChoice: true,
+        Labelled: true);
+
     /// <summary>Every template by name; <see cref="AgentSpec.Templates"/> lists the same names.</summary>
     public static IReadOnlyDictionary<string, PromptTemplate> All { get; } =
-        new Dictionary<string, PromptTemplate>(StringComparer.Ordinal) { [SweV1.Name] = SweV1, [ChoiceV1.Name] = ChoiceV1 };
+        new Dictionary<string, PromptTemplate>(StringComparer.Ordinal) { [SweV1.Name] = SweV1, [ChoiceV1.Name] = ChoiceV1, [MenuV1.Name] = MenuV1 };
 
     /// <summary>The template <paramref name="name"/> names (null: the default).</summary>
     /// <exception cref="ArgumentException">No such template (a spec that passed validation always names one).</exception>

@@ -74,6 +74,11 @@ public static partial class ReplyParser
     public static IReadOnlyList<string> ChoiceCandidates(TaskSpec spec) =>
         [.. (spec.Actions ?? []).Where(a => a != SubmitCommand).Distinct(StringComparer.Ordinal), SubmitCommand];
 
+    /// <summary>The letters a labelled template (menu-v1) shows its candidates under: A, B, C … (at most 26 candidates).</summary>
+    public static IReadOnlyList<string> ChoiceLabels(int count) =>
+        count <= 26 ? [.. Enumerable.Range(0, count).Select(i => ((char)('A' + i)).ToString())]
+            : throw new ArgumentException($"actions: a labelled template lists at most 25 commands besides submit (got {count - 1})");
+
     /// <summary>
     /// Parses a reply to a choice template: exactly one of <paramref name="candidates"/>, compared
     /// ordinally with nothing trimmed (an endpoint honouring guided_choice answers a candidate verbatim;
@@ -87,6 +92,38 @@ public static partial class ReplyParser
         var shown = reply is null ? "an empty reply" : $"'{Conversation.Shorten(reply, 200)}'";
         return ParsedReply.Invalid($"The reply was {shown}, which is not one of the candidates. Reply with exactly one of: "
             + string.Join(" | ", candidates));
+    }
+
+    /// <summary>
+    /// Parses a reply to a labelled template (menu-v1): exactly one of the letters of
+    /// <paramref name="candidates"/>, taken to that candidate. Anything else is the endpoint ignoring the constraint.
+    /// </summary>
+    public static ParsedReply ParseLabelled(string? reply, IReadOnlyList<string> candidates)
+    {
+        var labels = ChoiceLabels(candidates.Count);
+        var index = reply is null ? -1 : IndexOf(labels, reply);
+        if (index >= 0)
+            return candidates[index] == SubmitCommand ? ParsedReply.Submit : ParsedReply.Run(candidates[index]);
+        var shown = reply is null ? "an empty reply" : $"'{Conversation.Shorten(reply, 200)}'";
+        return ParsedReply.Invalid($"The reply was {shown}, which is not one of the letters. Reply with exactly one of: " + string.Join(" | ", labels));
+    }
+
+    /// <summary>How a labelled template lists the candidates: "A) command", one per line.</summary>
+    public static string LabelledList(IReadOnlyList<string> candidates) =>
+        string.Join('\n', ChoiceLabels(candidates.Count).Zip(candidates, (label, c) => $"{label}) {c}"));
+
+    /// <summary>The letter a labelled template shows <paramref name="command"/> under; the command itself when it is not a candidate.</summary>
+    public static string LabelOf(IReadOnlyList<string> candidates, string command)
+    {
+        var index = IndexOf(candidates, command);
+        return index >= 0 ? ChoiceLabels(candidates.Count)[index] : command;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> items, string item)
+    {
+        for (var i = 0; i < items.Count; i++)
+            if (string.Equals(items[i], item, StringComparison.Ordinal)) return i;
+        return -1;
     }
 
     /// <summary>What the model is told after a format error.</summary>

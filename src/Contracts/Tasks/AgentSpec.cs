@@ -35,13 +35,20 @@ public static class AgentKinds
 public sealed record AgentSpec
 {
     /// <summary>Prompt templates the model agent knows (versioned: a changed prompt is a new name).</summary>
-    public static IReadOnlyList<string> Templates { get; } = ["swe-v1", ChoiceTemplate];
+    public static IReadOnlyList<string> Templates { get; } = ["swe-v1", ChoiceTemplate, MenuTemplate];
 
     /// <summary>
     /// The constrained-choice template: the model picks one of the spec's <c>actions</c> (or
     /// <c>submit</c>) each round, the endpoint restricting its answer with <c>guided_choice</c>.
     /// </summary>
     public const string ChoiceTemplate = "choice-v1";
+
+    /// <summary>
+    /// The labelled-choice template: like <see cref="ChoiceTemplate"/>, but the candidates are listed
+    /// as A, B, C … and the model answers with one letter. A one-token answer is what a small policy
+    /// learns reliably (a multi-byte answer's later bytes act as a bias shared by every prompt).
+    /// </summary>
+    public const string MenuTemplate = "menu-v1";
 
     /// <summary>The template used when a model agent names none.</summary>
     public const string DefaultTemplate = "swe-v1";
@@ -79,9 +86,9 @@ public sealed record AgentSpec
     /// <summary>Command agent: the program's command line, run by /bin/sh -c in the environment.</summary>
     public string? Command { get; init; }
 
-    /// <summary>True for the model agent with <see cref="ChoiceTemplate"/>: its candidates are the spec's actions.</summary>
+    /// <summary>True for the model agent with <see cref="ChoiceTemplate"/> or <see cref="MenuTemplate"/>: its candidates are the spec's actions.</summary>
     [JsonIgnore]
-    public bool IsChoice => IsModel && string.Equals(Template, ChoiceTemplate, StringComparison.Ordinal);
+    public bool IsChoice => IsModel && (string.Equals(Template, ChoiceTemplate, StringComparison.Ordinal) || string.Equals(Template, MenuTemplate, StringComparison.Ordinal));
 
     /// <summary>True for the model agent.</summary>
     [JsonIgnore]

@@ -70,7 +70,9 @@ public static class TaskSpecValidator
         if (spec.Actions is null && spec.AgentKind == AgentKinds.Scripted)
             errors.Add(new("actions", "is required for the scripted agent (may be an empty list)"));
         else if (spec.Agent?.IsChoice == true && (spec.Actions is null || spec.Actions.Count == 0))
-            errors.Add(new("actions", $"is required and must not be empty for the model agent's {AgentSpec.ChoiceTemplate} template (the commands the model chooses among, besides submit)"));
+            errors.Add(new("actions", $"is required and must not be empty for the model agent's {spec.Agent.Template} template (the commands the model chooses among, besides submit)"));
+        else if (spec.Agent?.Template == AgentSpec.MenuTemplate && spec.Actions!.Where(a => a != "submit").Distinct(StringComparer.Ordinal).Count() > 25)
+            errors.Add(new("actions", $"the {AgentSpec.MenuTemplate} template labels its candidates A to Z: at most 25 distinct commands besides submit"));
         else if (spec.Actions is not null)
             for (var i = 0; i < spec.Actions.Count; i++)
                 if (string.IsNullOrWhiteSpace(spec.Actions[i]))

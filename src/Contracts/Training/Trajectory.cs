@@ -63,4 +63,5 @@ public static class TrajectoryPaths
 /// in the journal; answered with an Akka.Streams <c>ISourceRef&lt;Trajectory&gt;</c> (demand-driven across
 /// the node hop, so a stalled reader stalls the journal query, not memory).
 /// </summary>
-public sealed record RequestTrajectories(long AfterPosition) : IMegaFlowMessage;
+/// <param name="TaskIdPrefix">Only tasks whose id starts with this (an experiment's); null or empty: every task.</param>
+public sealed record RequestTrajectories(long AfterPosition, string? TaskIdPrefix = null) : IMegaFlowMessage;

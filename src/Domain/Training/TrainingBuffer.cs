@@ -94,6 +94,22 @@ public sealed class TrainingBuffer(TrainingBufferSettings settings)
         return ready;
     }
 
+    /// <summary>
+    /// Takes every pending group <paramref name="which"/> selects, ready or not: a trainer that knows a
+    /// step is over (all its tasks reported, or the step's deadline passed) takes that step's groups at once.
+    /// </summary>
+    public IReadOnlyList<ReadyGroup> Take(Func<string, bool> which)
+    {
+        var taken = new List<ReadyGroup>();
+        foreach (var (group, (_, members)) in _groups.Where(g => which(g.Key)).ToList())
+        {
+            _groups.Remove(group);
+            taken.Add(new ReadyGroup(group, members.Where(m => !m.IsInfrastructureFailure).ToList(), members.Where(m => m.IsInfrastructureFailure).ToList(),
+                members.Count >= settings.Replicas));
+        }
+        return taken;
+    }
+
     /// <summary>The earliest time a pending group's deadline passes, if any is pending.</summary>
     public DateTimeOffset? NextDeadline => _groups.Count == 0 ? null : _groups.Values.Min(g => g.First) + settings.GroupDeadline;
 }

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using MegaFlow.Contracts.Environments;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Training;
 
 namespace MegaFlow.Protocol.Serialization;
 
@@ -30,6 +31,24 @@ public static class ProtocolManifests
         // training
         ("tr.trj", typeof(MegaFlow.Contracts.Training.Trajectory)),
         ("tr.req", typeof(MegaFlow.Contracts.Training.RequestTrajectories)),
+        // trainer (journal: experiment-{id} and trainer)
+        ("xe.sta", typeof(ExperimentEvents.ExperimentStarted)),
+        ("xe.adm", typeof(ExperimentEvents.StepAdmitted)),
+        ("xe.eva", typeof(ExperimentEvents.EvaluationAdmitted)),
+        ("xe.trn", typeof(ExperimentEvents.StepTrained)),
+        ("xe.evs", typeof(ExperimentEvents.EvaluationScored)),
+        ("xe.drp", typeof(ExperimentEvents.TrajectoriesDropped)),
+        ("xe.fin", typeof(ExperimentEvents.ExperimentFinished)),
+        ("xe.reg", typeof(ExperimentEvents.ExperimentRegistered)),
+        // trainer messages
+        ("xm.sta", typeof(TrainerProtocol.StartExperiment)),
+        ("xm.aok", typeof(TrainerProtocol.ExperimentAccepted)),
+        ("xm.arj", typeof(TrainerProtocol.ExperimentRejected)),
+        ("xm.get", typeof(TrainerProtocol.GetExperiment)),
+        ("xm.lst", typeof(TrainerProtocol.ListExperiments)),
+        ("xm.exl", typeof(TrainerProtocol.ExperimentList)),
+        ("xm.pau", typeof(TrainerProtocol.PauseIntake)),
+        ("xr", typeof(ExperimentReport)),
         // task messages
         ("tm.sub", typeof(TaskProtocol.SubmitTask)),
         ("tm.sok", typeof(TaskProtocol.SubmitAccepted)),

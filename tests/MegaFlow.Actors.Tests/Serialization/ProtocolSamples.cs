@@ -116,7 +116,7 @@ public static class ProtocolSamples
         new TaskProtocol.ModelCallRefused(TaskId, "attempt 1 is not the task's current attempt (2)"),
         new TaskProtocol.RecordModelCall(TaskId, 2, Call),
         Trajectory,
-        new RequestTrajectories(4242),
+        new RequestTrajectories(4242, "exp-"),
         new TaskProtocol.ListTasks(TaskStatus.Completed),
         new TaskListing(
             new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },

@@ -1,0 +1,70 @@
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Training;
+
+namespace MegaFlow.Domain.Training;
+
+/// <summary>
+/// builtin:touch-v1, the suite a small policy learns from scratch: "ticket N: the test needs the file
+/// X.txt". Each task runs in a real environment; the agent (menu-v1: one letter per round) picks among
+/// <c>touch a.txt</c>, <c>touch b.txt</c>, <c>touch c.txt</c> and submit, for at most
+/// <see cref="MaxRounds"/> rounds; the score command <c>test -f X.txt</c> decides the reward (1 or 0).
+/// The policy must read the ticket: which file is wanted differs per problem.
+/// <para><b>Known rewards.</b> Optimum 1 (touch the named file, then submit). A uniformly random policy
+/// over the 4 letters with 3 rounds: each round it touches the right file with 1/4, submits with 1/4
+/// (ending the task), and does something harmless with 1/2, so P(reward) = 1/4 · (1 + 1/2 + 1/4) =
+/// 7/16 = 0.4375. A randomly initialised network is not uniform (its preferences depend on the prompt),
+/// so its measured first-step reward is shown beside this figure, not asserted equal to it.</para>
+/// <para>Held out: training problems use even ticket numbers, evaluation problems odd ones, so the
+/// evaluation never asks a prompt the trainer has seen.</para>
+/// </summary>
+public static class TouchSuite
+{
+    public const int MaxRounds = 3;
+
+    public const double Optimum = 1.0;
+
+    public const double UniformRandomReward = 7.0 / 16.0;
+
+    public static readonly string[] Files = ["a.txt", "b.txt", "c.txt"];
+
+    public static readonly string[] Actions = [.. Files.Select(f => $"touch {f}")];
+
+    /// <summary>Problem <paramref name="index"/> of the training (or held-out) half, the same for every run with <paramref name="seed"/>.</summary>
+    public static (string Statement, string File) Problem(int index, bool heldOut, int seed)
+    {
+        var random = new Random(HashCode.Combine(seed, index, heldOut));
+        var ticket = 2 * random.Next(1000, 50_000) + (heldOut ? 1 : 0);
+        var file = Files[random.Next(Files.Length)];
+        return ($"Ticket {ticket}: the test needs the file {file}. Create it, then submit.", file);
+    }
+
+    /// <summary>The task of replica <paramref name="replica"/> of a problem in <paramref name="group"/>.</summary>
+    public static TaskSpec Task(ExperimentSpec experiment, string taskId, string group, int replica, int index, bool heldOut)
+    {
+        var (statement, file) = Problem(index, heldOut, experiment.Seed);
+        return new TaskSpec
+        {
+            TaskId = taskId,
+            Mode = "ephemeral",
+            Image = experiment.Image ?? "touch-v1",
+            Actions = Actions,
+            ScoreCommand = $"test -f {file}",
+            MaxRounds = Math.Min(experiment.MaxRounds, MaxRounds),
+            SetupTimeoutSeconds = 120,
+            RunTimeoutSeconds = 300,
+            ScoringTimeoutSeconds = 60,
+            ExecTimeoutSeconds = 20,
+            // An infrastructure failure is excluded from its group and counted, not retried: a retry
+            // would be sampled later (with newer weights) and bias the group toward what recovers.
+            MaxInfraRetries = 0,
+            Agent = new AgentSpec { Kind = AgentKinds.Model, Template = AgentSpec.MenuTemplate, Temperature = experiment.Temperature, MaxTokens = 2 },
+            Metadata = new Dictionary<string, string>
+            {
+                [TaskSpecValidator.ProblemStatementKey] = statement,
+                [TaskMetadataKeys.Group] = group,
+                [TaskMetadataKeys.Replica] = replica.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["experiment"] = experiment.Id!,
+            },
+        };
+    }
+}

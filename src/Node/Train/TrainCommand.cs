@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Hosting;
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Training;
+using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
+using MegaFlow.ModelService.Hosting;
+using MegaFlow.Protocol;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+using static MegaFlow.Contracts.Training.TrainerProtocol;
+
+namespace MegaFlow.Node.Train;
+
+/// <summary>
+/// `megaflow train`: the main job. One embedded node with every role (scheduler, worker, model,
+/// trainer), SQLite and local-process environments in ./data, running an experiment on the built-in
+/// suite end to end: rollouts through the model service and the gateway, trajectories streamed to the
+/// trainer, GSPO steps, weight versions served to the next rollouts. A live progress line while it
+/// runs; at the end a table per step and the reward curve (SVG) beside the results. Interrupted and
+/// started again it resumes from the trainer's journal.
+/// </summary>
+public static class TrainCommand
+{
+    /// <summary>The main job's experiment: sized to finish in a few minutes on 2 cores.</summary>
+    public static ExperimentSpec Default { get; } = new()
+    {
+        Id = "main",
+        Dataset = BuiltInSuites.Touch,
+        TasksPerStep = 6,
+        Replicas = 8,
+        Steps = 12,
+        MinibatchSize = 16,
+        Epochs = 2,
+        LearningRate = 2e-3,
+        MaxRounds = 3,
+        Staleness = 0,
+        EvalTasks = 12,
+        EvalReplicas = 4,
+        EvalEvery = 6,
+    };
+
+    public static readonly JsonSerializerOptions SpecJson = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+
+    /// <summary>Reads a spec file; a malformed one throws <see cref="ArgumentException"/> naming the field.</summary>
+    public static ExperimentSpec Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ExperimentSpec>(File.ReadAllBytes(path), SpecJson)
+                   ?? throw new ArgumentException($"{path}: the file holds null, not an experiment spec");
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{path}: {(e.Path is { Length: > 1 } p ? $"field '{p.TrimStart('$', '.')}': " : "")}{e.Message.Split(" Path:")[0]}");
+        }
+        catch (IOException e)
+        {
+            throw new ArgumentException($"--spec: {e.Message}");
+        }
+    }
+
+    public static async Task<int> RunAsync(NodeSettings settings, ExperimentSpec spec, bool fresh, TextWriter error)
+    {
+        // Checked before anything starts: a bad spec leaves no data folder, journal or task behind.
+        var errors = ExperimentSpecValidator.Validate(spec);
+        if (errors.Count > 0)
+        {
+            foreach (var e in errors) error.WriteLine($"megaflow train: {e.Field}: {e.Message}");
+            return 2;
+        }
+        if (fresh && Directory.Exists(settings.DataDir))
+            Directory.Delete(settings.DataDir, recursive: true);
+        var port = FreePort();
+        settings = settings with
+        {
+            Roles = ["scheduler", "worker", "model", "trainer"],
+            // The node's model service on a free port; model agents (through the gateway) and the trainer's weight hand-over use it.
+            ExtraHocon = (settings.ExtraHocon ?? "") + $"\nmegaflow.agents.model-endpoint = \"http://127.0.0.1:{port}/v1\"\n",
+        };
+        AnsiConsole.MarkupLine($"[bold]MegaFlow train[/]: experiment [blue]{spec.Id}[/] on {spec.Dataset}: {spec.Steps} steps of {spec.TasksPerStep} problems × {spec.Replicas} replicas, " +
+                               $"staleness {spec.Staleness}, data in [blue]{Markup.Escape(Path.GetFullPath(settings.DataDir))}[/]");
+        using var host = NodeHost.Build(settings, Environment.GetEnvironmentVariable("MEGAFLOW_TRAIN_LOG") == "info" ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Error,
+            model: new ModelServiceSettings { Port = port, Name = "megaflow-policy" });
+        await host.StartAsync();
+        var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var trainer = host.Services.GetRequiredService<ActorRegistry>().Get<ActorKeys.Trainer>();
+        try
+        {
+            switch (await trainer.Ask<object>(new StartExperiment(spec), TimeSpan.FromMinutes(2), stopping))
+            {
+                case ExperimentRejected r:
+                    foreach (var e in r.Errors) error.WriteLine($"megaflow train: {e.Field}: {e.Message}");
+                    return 2;
+                case ExperimentAccepted { AlreadyKnown: true }:
+                    AnsiConsole.MarkupLine("resumed from the trainer's journal");
+                    break;
+            }
+            var report = await FollowAsync(trainer, spec.Id!, stopping);
+            AnsiConsole.WriteLine();
+            TrainReport.Print(report);
+            var svg = TrainReport.Save(report, Path.Combine(settings.DataDir, "experiments", report.Id));
+            var last = report.Steps.TakeLast(2).Select(s => s.MeanReward).DefaultIfEmpty(0).Average();
+            AnsiConsole.MarkupLine($"first step's reward [bold]{report.Steps.FirstOrDefault()?.MeanReward ?? 0:F3}[/] (uniform random policy: 0.4375), " +
+                                   $"last two steps' [bold]{last:F3}[/] (optimum 1.0); reward curve: [blue]{Markup.Escape(Path.GetFullPath(svg))}[/]");
+            return report.Status == ExperimentStatuses.Completed ? 0 : 1;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            AnsiConsole.MarkupLine("[yellow]interrupted[/]: the trainer's journal and the tasks are safe; run the same command again to resume.");
+            return 130;
+        }
+        finally
+        {
+            await host.StopAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>A progress line while the experiment runs (on change, or every 10 s); its final report.</summary>
+    private static async Task<ExperimentReport> FollowAsync(IActorRef trainer, string id, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var lastLine = "";
+        var lastPrinted = TimeSpan.Zero;
+        while (true)
+        {
+            var report = await trainer.Ask<ExperimentReport>(new GetExperiment(id), TimeSpan.FromSeconds(30), ct);
+            var step = report.Steps.LastOrDefault();
+            var eval = report.Evaluations.LastOrDefault();
+            var line = $"step {report.Steps.Count}/{report.Spec.Steps} · weights v{report.Version} · " +
+                       $"reward {(step is null ? "-" : step.MeanReward.ToString("F3"))} · waiting trajectories {report.PendingTrajectories}" +
+                       (eval is null ? "" : $" · held-out pass@1 {eval.Pass1:F3} (after step {eval.AfterStep})");
+            if (line != lastLine || clock.Elapsed - lastPrinted > TimeSpan.FromSeconds(10))
+            {
+                Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {line}");
+                lastLine = line;
+                lastPrinted = clock.Elapsed;
+            }
+            if (report.Status != ExperimentStatuses.Running) return report;
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
