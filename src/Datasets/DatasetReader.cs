@@ -20,7 +20,7 @@ public static class DatasetReader
     /// <summary>Every field a record may have; anything else is an error.</summary>
     public static IReadOnlyList<string> Fields { get; } =
     [
-        "taskId", "mode", "image", "pool", "actions", "scoreCommand", "maxRounds",
+        "taskId", "mode", "image", "pool", "quota", "actions", "scoreCommand", "maxRounds",
         "setupTimeoutSeconds", "runTimeoutSeconds", "scoringTimeoutSeconds", "execTimeoutSeconds",
         "maxInfraRetries", "cpuLimit", "memoryLimitMb", "pidsLimit", "network", "metadata", "agent", "replicas", "dataset",
     ];

@@ -15,6 +15,7 @@ internal sealed class TaskRecord
     public string? Mode { get; set; }
     public string? Image { get; set; }
     public string? Pool { get; set; }
+    public string? Quota { get; set; }
     public List<string>? Actions { get; set; }
     public string? ScoreCommand { get; set; }
     public int? MaxRounds { get; set; }

@@ -365,6 +365,7 @@ public static class TaskRecordBinder
             Mode = r.Mode,
             Image = r.Image,
             Pool = r.Pool,
+            Quota = r.Quota,
             Actions = r.Actions,
             ScoreCommand = r.ScoreCommand,
             MaxRounds = r.MaxRounds ?? defaults.MaxRounds,

@@ -270,13 +270,13 @@ public static class MegaFlowNode
         }).WithTaskReadModel();
     }
 
+    /// <summary>
+    /// <c>megaflow.scheduler</c> as settings. Bad values (a cap that is not a positive integer, a quota
+    /// name that is not one) throw a <see cref="ConfigurationException"/> naming the key, so a node with
+    /// the scheduler role fails at start instead of scheduling with a cap nobody meant.
+    /// </summary>
     public static SchedulerSettings ReadSchedulerSettings(Config c)
     {
-        var caps = new Dictionary<string, int>();
-        var capsConfig = c.GetConfig("pool-caps");
-        if (capsConfig is not null && !capsConfig.IsEmpty)
-            foreach (var kv in capsConfig.AsEnumerable())
-                caps[kv.Key.Trim('"')] = kv.Value.GetInt();
         var settings = new SchedulerSettings
         {
             MaxRunning = c.GetInt("max-running", 256),
@@ -284,11 +284,29 @@ public static class MegaFlowNode
             SlotsPerNode = c.GetInt("slots-per-node", 64),
             MaxPoolSize = c.GetInt("max-pool-size", 8),
             DefaultPoolCap = c.GetInt("default-pool-cap", 1_000_000),
-            PoolCaps = caps,
+            PoolCaps = ReadCaps(c, "pool-caps"),
+            Quotas = ReadCaps(c, "quotas"),
         };
         if (settings.Problems() is { Count: > 0 } problems)
             throw new ConfigurationException("megaflow.scheduler: " + string.Join("; ", problems));
         return settings;
+    }
+
+    // A map of name = integer (pool-caps, quotas); a value that is not an integer names its key.
+    private static Dictionary<string, int> ReadCaps(Config c, string section)
+    {
+        var caps = new Dictionary<string, int>();
+        var config = c.GetConfig(section);
+        if (config is null || config.IsEmpty) return caps;
+        foreach (var kv in config.AsEnumerable())
+        {
+            var name = kv.Key.Trim('"');
+            var text = kv.Value.IsString() ? kv.Value.GetString() : null;
+            if (text is null || !int.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var cap))
+                throw new ConfigurationException($"megaflow.scheduler: {section}.{name} must be a whole number (got {kv.Value})");
+            caps[name] = cap;
+        }
+        return caps;
     }
 
     private static TaskActorSettings ReadTaskSettings(Config c, string node) => new()

@@ -24,11 +24,22 @@ public sealed class DatasetReaderTests
         return result.Errors[0].ToString();
     }
 
+    [Theory]
+    [InlineData("\"Train\"")]
+    [InlineData("\"\"")]
+    [InlineData("\"train eval\"")]
+    public void A_malformed_quota_is_an_error_naming_quota(string quota)
+    {
+        var error = Only(Read(Task("q1", $",\"quota\":{quota}")));
+
+        Assert.StartsWith("line 1: quota: ", error);
+    }
+
     [Fact]
     public void A_valid_file_yields_every_task_with_every_field()
     {
         var result = Read(
-            """{"taskId":"full","mode":"persistent","image":"img","pool":"p1","actions":["a","b"],"scoreCommand":"sh test.sh","maxRounds":7,"setupTimeoutSeconds":30,"runTimeoutSeconds":90.5,"scoringTimeoutSeconds":15,"execTimeoutSeconds":5,"maxInfraRetries":0,"cpuLimit":0.5,"memoryLimitMb":256,"pidsLimit":64,"network":"bridge","metadata":{"k":"v"},"dataset":"ds"}""",
+            """{"taskId":"full","mode":"persistent","image":"img","pool":"p1","quota":"eval","actions":["a","b"],"scoreCommand":"sh test.sh","maxRounds":7,"setupTimeoutSeconds":30,"runTimeoutSeconds":90.5,"scoringTimeoutSeconds":15,"execTimeoutSeconds":5,"maxInfraRetries":0,"cpuLimit":0.5,"memoryLimitMb":256,"pidsLimit":64,"network":"bridge","metadata":{"k":"v"},"dataset":"ds"}""",
             Task("minimal"));
 
         Assert.False(result.HasErrors);
@@ -39,6 +50,7 @@ public sealed class DatasetReaderTests
         Assert.Equal(ExecutionMode.Persistent, full.ExecutionMode);
         Assert.Equal("img", full.Image);
         Assert.Equal("p1", full.Pool);
+        Assert.Equal("eval", full.Quota);
         Assert.Equal(["a", "b"], full.Actions!);
         Assert.Equal("sh test.sh", full.ScoreCommand);
         Assert.Equal(7, full.MaxRounds);
@@ -60,6 +72,7 @@ public sealed class DatasetReaderTests
         Assert.Equal(defaults.MaxRounds, minimal.MaxRounds);
         Assert.Equal(defaults.RunTimeoutSeconds, minimal.RunTimeoutSeconds);
         Assert.Null(minimal.Metadata);
+        Assert.Null(minimal.Quota);
     }
 
     [Fact]

@@ -42,6 +42,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private long _eventsSinceSnapshot;
     private int _publishedDepth = -1;
     private bool _depthPublishScheduled;
+    private readonly HashSet<string> _warnedQuotas = [];
 
     /// <param name="topics">Where the queue depth is published (the DistributedPubSub mediator, or single-node mode's LocalTopics).</param>
     /// <param name="singleNode">Null in a cluster: worker nodes come and go with cluster membership. In
@@ -109,7 +110,8 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         Command<GetSchedulerState>(_ => Sender.Tell(Status()));
         Command<GetSchedulerLeases>(_ => Sender.Tell(new SchedulerLeases(
             _state.Leases.Values.OrderBy(l => l.Seq).ToList(),
-            _state.Queues.ToDictionary(kv => kv.Key, kv => kv.Value.Count))));
+            QueuedBy(lane => lane.Pool),
+            QueuedBy(lane => lane.Quota))));
         Command<PublishDepth>(_ =>
         {
             _depthPublishScheduled = false;
@@ -153,7 +155,12 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private void OnEnqueue(EnqueueTask m)
     {
         var replyTo = Sender;
-        var d = SchedulerLogic.Enqueue(_state, m.TaskId, m.Attempt, m.Pool, m.Mode, DateTimeOffset.UtcNow, m.Image);
+        // A quota the configuration does not name caps nothing (see SchedulerSettings.Quotas): the
+        // submission path cannot see this singleton's configuration, so it is accepted, and said here once.
+        if (m.Quota is { } quota && !_settings.Quotas.ContainsKey(quota) && _warnedQuotas.Add(quota))
+            _log.Warning("task {0} names quota '{1}', which megaflow.scheduler.quotas does not configure ({2}): its tasks are not capped",
+                m.TaskId, quota, _settings.Quotas.Count == 0 ? "no quotas configured" : "configured: " + string.Join(", ", _settings.Quotas.Keys.Order(StringComparer.Ordinal)));
+        var d = SchedulerLogic.Enqueue(_state, m.TaskId, m.Attempt, m.Pool, m.Mode, DateTimeOffset.UtcNow, m.Image, m.Quota);
         if (d.Outcome == DecisionOutcome.Rejected) return; // stale retry of an older attempt
         Handle(d, () =>
         {
@@ -266,5 +273,16 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         _state.Idle.ToDictionary(kv => kv.Key, kv => kv.Value.Count),
         _state.PoolSizes,
         _state.Nodes.ToList(),
-        _settings);
+        _settings,
+        _state.RunningByQuota);
+
+    // Queue lengths per pool or per quota (lanes without a quota are left out of the latter).
+    private Dictionary<string, int> QueuedBy(Func<QueueLane, string?> key)
+    {
+        var counts = new Dictionary<string, int>();
+        foreach (var (lane, queue) in _state.Queues)
+            if (key(lane) is { } k)
+                counts[k] = counts.GetValueOrDefault(k) + queue.Count;
+        return counts;
+    }
 }

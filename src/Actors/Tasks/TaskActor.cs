@@ -575,7 +575,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         if (_state.Status == TaskStatus.Submitted)
         {
             var spec = _state.Spec!;
-            _refs.Scheduler.Tell(new SchedulerProtocol.EnqueueTask(_taskId, _state.Attempt, spec.PoolKey, spec.ExecutionMode, spec.Image));
+            _refs.Scheduler.Tell(new SchedulerProtocol.EnqueueTask(_taskId, _state.Attempt, spec.PoolKey, spec.ExecutionMode, spec.Image, spec.Quota));
         }
     }
 

@@ -17,7 +17,7 @@ internal static class SchedulerPalette
         [
             new Command("scheduler", "the scheduler singleton's state")
             {
-                host.Api(new Command("show", "queue depth, semaphores and their holders, nodes") { leases }, (c, p) => Show(c, p.GetValue(leases))),
+                host.Api(new Command("show", "queue depth, semaphores and their holders, quotas, nodes") { leases }, (c, p) => Show(c, p.GetValue(leases))),
             },
             host.Api(new Command("pools", "per pool: queued, running / cap, warm environments"), (c, _) => Pools(c)),
         ];
@@ -39,11 +39,18 @@ internal static class SchedulerPalette
             t.AddRow(E(s.Name), $"{s.Used} / {(s.Limit >= 1_000_000 ? "∞" : s.Limit.ToString())}", E(holders));
         }
         c.Console.Write(t);
+        if (v.Quotas is { Count: > 0 } quotas)
+        {
+            var q = Table("quota", "queued", "running / cap");
+            foreach (var x in quotas)
+                q.AddRow(E(x.Quota), x.Queued.ToString(), x.Configured ? $"{x.Running} / {x.Cap}" : $"{x.Running} / ∞ (not configured)");
+            c.Console.Write(q);
+        }
         if (leases)
         {
-            var l = Table("task", "attempt", "pool", "mode", "environment", "node", "starting", "admitted");
+            var l = Table("task", "attempt", "pool", "quota", "mode", "environment", "node", "starting", "admitted");
             foreach (var x in v.Leases)
-                l.AddRow(E(x.TaskId), x.Attempt.ToString(), E(x.Pool), StatusNames.Format(x.Mode), E(x.EnvironmentId), E(x.Node), x.Starting ? "yes" : "", Time(x.AdmittedAt));
+                l.AddRow(E(x.TaskId), x.Attempt.ToString(), E(x.Pool), E(x.Quota ?? ""), StatusNames.Format(x.Mode), E(x.EnvironmentId), E(x.Node), x.Starting ? "yes" : "", Time(x.AdmittedAt));
             c.Console.Write(l);
         }
         return ExitCodes.Ok;

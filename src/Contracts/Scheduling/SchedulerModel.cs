@@ -3,7 +3,19 @@ using MegaFlow.Contracts;
 namespace MegaFlow.Contracts.Scheduling;
 
 /// <summary>A task attempt waiting in the FIFO queue; <see cref="Seq"/> is its global arrival order.</summary>
-public sealed record QueueEntry(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset EnqueuedAt, string? Image = null);
+/// <param name="Quota">The named quota the task counts against; null (and every entry written before quotas) is none.</param>
+public sealed record QueueEntry(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset EnqueuedAt, string? Image = null, string? Quota = null)
+{
+    /// <summary>The FIFO queue the entry waits in.</summary>
+    public QueueLane Lane => new(Pool, Quota);
+}
+
+/// <summary>
+/// One FIFO queue of the scheduler: the tasks of one pool and one quota (null: no quota). Admission is
+/// strictly in arrival order within a lane; a lane whose head cannot be admitted waits without holding
+/// up the other lanes, so a full pool or a full quota never blocks another pool's or quota's tasks.
+/// </summary>
+public readonly record struct QueueLane(string Pool, string? Quota);
 
 /// <summary>Image references as nodes report them: "name" and "name:latest" are the same image.</summary>
 public static class ImageRefs
@@ -24,6 +36,7 @@ public static class ImageRefs
 /// <param name="Starting">Still counts against the start semaphore (the environment is not ready yet).</param>
 /// <param name="Reused">A warm persistent-mode environment was reused (no provisioning).</param>
 /// <param name="Seq">The attempt's FIFO arrival order.</param>
+/// <param name="Quota">The named quota the lease counts against (null: none, and every lease written before quotas).</param>
 /// <remarks>
 /// Task journals written before the lease types were unified hold only LeaseId, EnvironmentId, Node
 /// and "ReusedEnvironment"; the serializer reads those with the other fields empty (LegacyLeaseConverter).
@@ -40,7 +53,8 @@ public sealed record Lease(
     bool Reused,
     long Seq,
     DateTimeOffset EnqueuedAt,
-    DateTimeOffset AdmittedAt);
+    DateTimeOffset AdmittedAt,
+    string? Quota = null);
 
 /// <summary>A persistent-mode environment that is ready and not leased.</summary>
 public sealed record WarmEnvironment(string EnvironmentId, string Node, string Pool);
@@ -63,7 +77,8 @@ public static class SchedulerEvents
 {
     public interface ISchedulerEvent : IMegaFlowMessage;
 
-    public sealed record Enqueued(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset At, string? Image = null) : ISchedulerEvent;
+    /// <param name="Quota">Null in journals written before quotas: those tasks count against none.</param>
+    public sealed record Enqueued(string TaskId, int Attempt, string Pool, ExecutionMode Mode, long Seq, DateTimeOffset At, string? Image = null, string? Quota = null) : ISchedulerEvent;
 
     public sealed record Admitted(Lease Lease) : ISchedulerEvent;
 

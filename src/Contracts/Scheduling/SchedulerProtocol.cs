@@ -5,7 +5,8 @@ namespace MegaFlow.Contracts.Scheduling;
 /// <summary>Messages to the scheduler singleton.</summary>
 public static class SchedulerProtocol
 {
-    public sealed record EnqueueTask(string TaskId, int Attempt, string Pool, ExecutionMode Mode, string? Image = null) : ISchedulerMessage;
+    /// <param name="Quota">The spec's named quota (null: none).</param>
+    public sealed record EnqueueTask(string TaskId, int Attempt, string Pool, ExecutionMode Mode, string? Image = null, string? Quota = null) : ISchedulerMessage;
 
     /// <summary>
     /// The images a worker node holds, so admissions prefer nodes that need no pull. Not persisted:
@@ -52,7 +53,8 @@ public static class SchedulerProtocol
         IReadOnlyDictionary<string, int> IdleByPool,
         IReadOnlyDictionary<string, int> PoolSizes,
         IReadOnlyList<string> Nodes,
-        SchedulerSettings Settings) : IMegaFlowMessage;
+        SchedulerSettings Settings,
+        IReadOnlyDictionary<string, int>? RunningByQuota = null) : IMegaFlowMessage;
 
     /// <summary>
     /// Who holds the scheduler's semaphores (for operators): every lease and the queue length per
@@ -64,7 +66,8 @@ public static class SchedulerProtocol
         public static readonly GetSchedulerLeases Instance = new();
     }
 
-    public sealed record SchedulerLeases(IReadOnlyList<Lease> Leases, IReadOnlyDictionary<string, int> QueuedByPool) : IMegaFlowMessage;
+    /// <param name="QueuedByQuota">Queued tasks per named quota (tasks without one are not counted); null from a scheduler older than quotas.</param>
+    public sealed record SchedulerLeases(IReadOnlyList<Lease> Leases, IReadOnlyDictionary<string, int> QueuedByPool, IReadOnlyDictionary<string, int>? QueuedByQuota = null) : IMegaFlowMessage;
 
     /// <summary>
     /// Published on the scheduler topic when the queue depth changes (at most every 100 ms), so

@@ -21,6 +21,14 @@ public sealed record TaskSpec
     /// <summary>Pool key for persistent mode; defaults to the image.</summary>
     public string? Pool { get; init; }
 
+    /// <summary>
+    /// The scheduler quota the task counts against (e.g. "train", "eval": lowercase letters, digits, '-').
+    /// A quota caps how many of its tasks hold a run slot at once, so a long training backlog and an
+    /// evaluation both progress. Null (every spec and journal from before quotas) is the default,
+    /// unlimited quota; a name the scheduler has not configured is unlimited too (it logs a warning).
+    /// </summary>
+    public string? Quota { get; init; }
+
     /// <summary>The scripted agent's actions: one shell command per round.</summary>
     public IReadOnlyList<string>? Actions { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using MegaFlow.Contracts.Scheduling;
 
 namespace MegaFlow.Contracts.Tasks;
 
@@ -60,6 +61,9 @@ public static class TaskSpecValidator
 
         if (string.IsNullOrWhiteSpace(spec.ScoreCommand))
             errors.Add(new("scoreCommand", "is required"));
+
+        if (spec.Quota is not null && QuotaNames.Problem(spec.Quota) is { } quotaProblem)
+            errors.Add(new("quota", quotaProblem));
 
         ValidateAgent(errors, spec.Agent);
         if (spec.Agent?.IsModel == true

@@ -23,7 +23,8 @@ public sealed record SchedulerDecision(DecisionOutcome Outcome, IReadOnlyList<IS
 /// </summary>
 public static class SchedulerLogic
 {
-    public static SchedulerDecision Enqueue(SchedulerState s, string taskId, int attempt, string pool, ExecutionMode mode, DateTimeOffset now, string? image = null)
+    public static SchedulerDecision Enqueue(
+        SchedulerState s, string taskId, int attempt, string pool, ExecutionMode mode, DateTimeOffset now, string? image = null, string? quota = null)
     {
         var events = new List<ISchedulerEvent>();
         if (s.QueuedByTask.TryGetValue(taskId, out var queued))
@@ -39,7 +40,7 @@ public static class SchedulerLogic
             // A newer attempt means the older one ended; its release may still be in flight.
             events.Add(new Released(taskId, lease.Attempt, false, now));
         }
-        events.Add(new Enqueued(taskId, attempt, pool, mode, s.NextSeq, now, image));
+        events.Add(new Enqueued(taskId, attempt, pool, mode, s.NextSeq, now, image, quota));
         return SchedulerDecision.Accept([.. events]);
     }
 
@@ -100,21 +101,24 @@ public static class SchedulerLogic
     }
 
     /// <summary>
-    /// Admits queued attempts in FIFO order while the caps allow. A pool whose head cannot be admitted
-    /// is blocked for the rest of this round, so nothing behind it in the same pool overtakes it;
-    /// other pools may still proceed (no head-of-line blocking across pools).
+    /// Admits queued attempts in FIFO order while the caps allow. Each lane (pool and quota) is a FIFO
+    /// queue; the oldest head of all lanes goes first. A lane whose head cannot be admitted is blocked
+    /// for the rest of this round, so nothing behind it in the same lane overtakes it; other lanes may
+    /// still proceed: no head-of-line blocking across pools or across quotas. That is what lets a
+    /// long backlog of one quota (train) and a later batch of another (eval) both progress: the train
+    /// lane stops at its cap and the eval tasks behind it in arrival order are admitted past it.
     /// </summary>
     public static IReadOnlyList<Admitted> PlanAdmissions(
         SchedulerState s, SchedulerSettings settings, DateTimeOffset now, Func<string> newLeaseId, Func<string, string> newEnvironmentId)
     {
         var admitted = new List<Admitted>();
-        var blocked = new HashSet<string>();
+        var blocked = new HashSet<QueueLane>();
         while (s.Leases.Count < settings.MaxRunning)
         {
             QueueEntry? head = null;
-            foreach (var (pool, queue) in s.Queues)
+            foreach (var (lane, queue) in s.Queues)
             {
-                if (blocked.Contains(pool) || queue.IsEmpty) continue;
+                if (blocked.Contains(lane) || queue.IsEmpty) continue;
                 var first = queue.First().Value;
                 if (head is null || first.Seq < head.Seq) head = first;
             }
@@ -123,7 +127,7 @@ public static class SchedulerLogic
             var lease = TryLease(s, settings, head, now, newLeaseId, newEnvironmentId);
             if (lease is null)
             {
-                blocked.Add(head.Pool);
+                blocked.Add(head.Lane);
                 continue;
             }
             var e = new Admitted(lease);
@@ -137,6 +141,8 @@ public static class SchedulerLogic
         SchedulerState s, SchedulerSettings settings, QueueEntry q, DateTimeOffset now, Func<string> newLeaseId, Func<string, string> newEnvironmentId)
     {
         if (s.RunningByPool.GetValueOrDefault(q.Pool) >= settings.PoolCap(q.Pool)) return null;
+        // A quota is one more semaphore, counted like a pool's: its slots free on the lease's release.
+        if (q.Quota is { } quota && s.RunningByQuota.GetValueOrDefault(quota) >= settings.QuotaCap(quota)) return null;
 
         if (q.Mode == ExecutionMode.Persistent)
         {
@@ -154,7 +160,7 @@ public static class SchedulerLogic
     }
 
     private static Lease NewLease(QueueEntry q, string leaseId, string envId, string node, bool starting, bool reused, DateTimeOffset now) =>
-        new(q.TaskId, q.Attempt, leaseId, q.Pool, q.Mode, envId, node, starting, reused, q.Seq, q.EnqueuedAt, now);
+        new(q.TaskId, q.Attempt, leaseId, q.Pool, q.Mode, envId, node, starting, reused, q.Seq, q.EnqueuedAt, now, q.Quota);
 
     private static bool HasSlot(SchedulerState s, SchedulerSettings settings, string node) =>
         s.RunningByNode.GetValueOrDefault(node) < settings.SlotsPerNode;
@@ -184,7 +190,7 @@ public static class SchedulerLogic
 
     public static SchedulerState Apply(SchedulerState s, ISchedulerEvent e) => e switch
     {
-        Enqueued x => AddToQueue(s, new QueueEntry(x.TaskId, x.Attempt, x.Pool, x.Mode, x.Seq, x.At, x.Image)) with
+        Enqueued x => AddToQueue(s, new QueueEntry(x.TaskId, x.Attempt, x.Pool, x.Mode, x.Seq, x.At, x.Image, x.Quota)) with
         {
             NextSeq = Math.Max(s.NextSeq, x.Seq + 1),
         },
@@ -213,7 +219,7 @@ public static class SchedulerLogic
 
     internal static SchedulerState AddToQueue(SchedulerState s, QueueEntry q) => s with
     {
-        Queues = s.Queues.SetItem(q.Pool, s.Queues.GetValueOrDefault(q.Pool, ImmutableSortedDictionary<long, QueueEntry>.Empty).SetItem(q.Seq, q)),
+        Queues = s.Queues.SetItem(q.Lane, s.Queues.GetValueOrDefault(q.Lane, ImmutableSortedDictionary<long, QueueEntry>.Empty).SetItem(q.Seq, q)),
         QueuedByTask = s.QueuedByTask.SetItem(q.TaskId, q),
     };
 
@@ -222,16 +228,17 @@ public static class SchedulerLogic
         Leases = s.Leases.SetItem(l.TaskId, l),
         RunningByPool = Increment(s.RunningByPool, l.Pool, 1),
         RunningByNode = Increment(s.RunningByNode, l.Node, 1),
+        RunningByQuota = l.Quota is null ? s.RunningByQuota : Increment(s.RunningByQuota, l.Quota, 1),
         Starting = s.Starting + (l.Starting ? 1 : 0),
     };
 
     private static SchedulerState RemoveFromQueue(SchedulerState s, string taskId)
     {
         if (!s.QueuedByTask.TryGetValue(taskId, out var q)) return s;
-        var queue = s.Queues[q.Pool].Remove(q.Seq);
+        var queue = s.Queues[q.Lane].Remove(q.Seq);
         return s with
         {
-            Queues = queue.IsEmpty ? s.Queues.Remove(q.Pool) : s.Queues.SetItem(q.Pool, queue),
+            Queues = queue.IsEmpty ? s.Queues.Remove(q.Lane) : s.Queues.SetItem(q.Lane, queue),
             QueuedByTask = s.QueuedByTask.Remove(taskId),
         };
     }
@@ -248,6 +255,7 @@ public static class SchedulerLogic
             Leases = s.Leases.Remove(x.TaskId),
             RunningByPool = Increment(s.RunningByPool, l.Pool, -1),
             RunningByNode = Increment(s.RunningByNode, l.Node, -1),
+            RunningByQuota = l.Quota is null ? s.RunningByQuota : Increment(s.RunningByQuota, l.Quota, -1),
             Starting = s.Starting - (l.Starting ? 1 : 0),
         };
         if (l.Mode != ExecutionMode.Persistent) return s;

@@ -6,16 +6,16 @@ using MegaFlow.Contracts;
 namespace MegaFlow.Domain.Scheduling;
 
 /// <summary>
-/// The scheduler's state: per-pool FIFO queues, leases and the counters behind every semaphore.
+/// The scheduler's state: FIFO queues per lane (pool and quota), leases and the counters behind every semaphore.
 /// Counters are kept incrementally so that one admission costs O(pools + nodes), not O(queue).
 /// </summary>
 public sealed record SchedulerState
 {
     public static readonly SchedulerState Empty = new();
 
-    /// <summary>Queued attempts per pool, ordered by arrival (<see cref="QueueEntry.Seq"/>).</summary>
-    public ImmutableDictionary<string, ImmutableSortedDictionary<long, QueueEntry>> Queues { get; init; } =
-        ImmutableDictionary<string, ImmutableSortedDictionary<long, QueueEntry>>.Empty;
+    /// <summary>Queued attempts per lane (pool and quota), ordered by arrival (<see cref="QueueEntry.Seq"/>).</summary>
+    public ImmutableDictionary<QueueLane, ImmutableSortedDictionary<long, QueueEntry>> Queues { get; init; } =
+        ImmutableDictionary<QueueLane, ImmutableSortedDictionary<long, QueueEntry>>.Empty;
 
     public ImmutableDictionary<string, QueueEntry> QueuedByTask { get; init; } = ImmutableDictionary<string, QueueEntry>.Empty;
     public ImmutableDictionary<string, Lease> Leases { get; init; } = ImmutableDictionary<string, Lease>.Empty;
@@ -27,6 +27,9 @@ public sealed record SchedulerState
 
     public ImmutableDictionary<string, int> RunningByPool { get; init; } = ImmutableDictionary<string, int>.Empty;
     public ImmutableDictionary<string, int> RunningByNode { get; init; } = ImmutableDictionary<string, int>.Empty;
+
+    /// <summary>Leases per named quota (tasks without a quota are not counted). Derived from the leases, so snapshots need no field of their own.</summary>
+    public ImmutableDictionary<string, int> RunningByQuota { get; init; } = ImmutableDictionary<string, int>.Empty;
     public int Starting { get; init; }
     public ImmutableSortedSet<string> Nodes { get; init; } = ImmutableSortedSet<string>.Empty;
 

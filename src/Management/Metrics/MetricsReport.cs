@@ -31,7 +31,7 @@ public sealed class MetricsReport
 
     private readonly Gauge _nodeStarted, _tasks, _projectionComplete;
     private readonly Counter _persistedEvents;
-    private readonly Gauge _schedulerUp, _queueDepth, _running, _starting, _semaphoreUsed, _semaphoreLimit, _poolQueued, _poolIdle;
+    private readonly Gauge _schedulerUp, _queueDepth, _running, _starting, _semaphoreUsed, _semaphoreLimit, _poolQueued, _poolIdle, _quotaQueued;
     private readonly Gauge _members, _unreachable;
     private readonly Counter _cpu, _gcCollections;
     private readonly Gauge _residentMemory, _virtualMemory, _startTime, _threads, _heap;
@@ -49,10 +49,11 @@ public sealed class MetricsReport
         _queueDepth = f.CreateGauge("megaflow_scheduler_queue_depth", "Task attempts waiting in the scheduler's queue");
         _running = f.CreateGauge("megaflow_scheduler_running", "Task attempts holding a lease");
         _starting = f.CreateGauge("megaflow_scheduler_starting", "Environments being started");
-        _semaphoreUsed = f.CreateGauge("megaflow_semaphore_used", "Permits held per admission semaphore (running, starting, pool:NAME, node:HOST:PORT)", ["semaphore"]);
+        _semaphoreUsed = f.CreateGauge("megaflow_semaphore_used", "Permits held per admission semaphore (running, starting, pool:NAME, quota:NAME, node:HOST:PORT)", ["semaphore"]);
         _semaphoreLimit = f.CreateGauge("megaflow_semaphore_limit", "Permits per admission semaphore", ["semaphore"]);
         _poolQueued = f.CreateGauge("megaflow_pool_queued", "Queued task attempts per pool", ["pool"]);
         _poolIdle = f.CreateGauge("megaflow_pool_idle_environments", "Warm idle environments per pool", ["pool"]);
+        _quotaQueued = f.CreateGauge("megaflow_quota_queued", "Queued task attempts per named quota", ["quota"]);
 
         _members = f.CreateGauge("megaflow_cluster_members", "Cluster members by status, as this node sees them", ["status"]);
         _unreachable = f.CreateGauge("megaflow_cluster_unreachable_members", "Members this node's cluster view marks unreachable");
@@ -131,7 +132,7 @@ public sealed class MetricsReport
         }
         _schedulerUp.Set(view is null ? 0 : 1);
         // Semaphores and pools come and go: only the ones the scheduler reports now keep a sample.
-        foreach (var g in new[] { _semaphoreUsed, _semaphoreLimit, _poolQueued, _poolIdle }) RemoveAll(g);
+        foreach (var g in new[] { _semaphoreUsed, _semaphoreLimit, _poolQueued, _poolIdle, _quotaQueued }) RemoveAll(g);
         if (view is null)
         {
             foreach (var g in new[] { _queueDepth, _running, _starting }) g.Unpublish();
@@ -150,6 +151,8 @@ public sealed class MetricsReport
             _poolQueued.WithLabels(p.Pool).Set(p.Queued);
             _poolIdle.WithLabels(p.Pool).Set(p.Idle);
         }
+        foreach (var q in view.Quotas ?? [])
+            _quotaQueued.WithLabels(q.Quota).Set(q.Queued);
     }
 
     private void Members()

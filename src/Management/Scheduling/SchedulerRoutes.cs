@@ -9,7 +9,7 @@ using static MegaFlow.Contracts.Scheduling.SchedulerProtocol;
 
 namespace MegaFlow.Management.Scheduling;
 
-/// <summary>The scheduler singleton (reached through this node's proxy): queue, semaphores and holders, pools.</summary>
+/// <summary>The scheduler singleton (reached through this node's proxy): queue, semaphores and holders, pools, quotas.</summary>
 public static class SchedulerRoutes
 {
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
@@ -45,6 +45,13 @@ public static class SchedulerRoutes
         foreach (var pool in pools)
             semaphores.Add(new($"pool:{pool}", status.RunningByPool.GetValueOrDefault(pool), s.PoolCap(pool),
                 leases.Leases.Where(l => l.Pool == pool).Select(l => l.TaskId).ToList()));
+        var runningByQuota = status.RunningByQuota ?? new Dictionary<string, int>();
+        var queuedByQuota = leases.QueuedByQuota ?? new Dictionary<string, int>();
+        var quotas = s.Quotas.Keys.Concat(runningByQuota.Keys).Concat(queuedByQuota.Keys)
+            .Distinct().OrderBy(q => q, StringComparer.Ordinal).ToList();
+        foreach (var quota in quotas)
+            semaphores.Add(new($"quota:{quota}", runningByQuota.GetValueOrDefault(quota), s.QuotaCap(quota),
+                leases.Leases.Where(l => l.Quota == quota).Select(l => l.TaskId).ToList()));
         foreach (var n in status.Nodes.Union(status.RunningByNode.Keys).OrderBy(n => n, StringComparer.Ordinal))
             semaphores.Add(new($"node:{n}", status.RunningByNode.GetValueOrDefault(n), s.SlotsPerNode,
                 leases.Leases.Where(l => l.Node == n).Select(l => l.TaskId).ToList()));
@@ -56,6 +63,8 @@ public static class SchedulerRoutes
             pools.Select(p => new PoolView(p, leases.QueuedByPool.GetValueOrDefault(p), status.RunningByPool.GetValueOrDefault(p), s.PoolCap(p),
                 status.IdleByPool.GetValueOrDefault(p), status.PoolSizes.GetValueOrDefault(p), s.MaxPoolSize)).ToList(),
             leases.Leases,
-            status.Nodes);
+            status.Nodes,
+            quotas.Select(q => new QuotaView(q, queuedByQuota.GetValueOrDefault(q), runningByQuota.GetValueOrDefault(q), s.QuotaCap(q),
+                s.Quotas.ContainsKey(q))).ToList());
     }
 }

@@ -256,4 +256,36 @@ public sealed class NodeSettingsTests
         Assert.Equal(0, c.GetInt("akka.remote.dot-netty.tcp.port"));
         Assert.Equal(3, c.GetInt("megaflow.scheduler.max-running"));
     }
+
+    private static MegaFlow.Contracts.Scheduling.SchedulerSettings Scheduler(string extraHocon) =>
+        MegaFlowNode.ReadSchedulerSettings(MegaFlowConfig.Build(new NodeSettings { ExtraHocon = extraHocon }).GetConfig("megaflow.scheduler"));
+
+    [Fact]
+    public void Scheduler_quotas_are_empty_by_default_and_reach_the_settings_when_configured()
+    {
+        Assert.Empty(Scheduler("").Quotas);
+
+        var s = Scheduler("megaflow.scheduler.quotas { train = 6, eval = 2 }");
+
+        Assert.Equal(new Dictionary<string, int> { ["train"] = 6, ["eval"] = 2 }, s.Quotas);
+        Assert.Equal(6, s.QuotaCap("train"));
+        Assert.Equal(int.MaxValue, s.QuotaCap("nightly"));
+    }
+
+    [Theory]
+    [InlineData("megaflow.scheduler.quotas { train = 0 }", "quotas.train")]
+    [InlineData("megaflow.scheduler.quotas { eval = -1 }", "quotas.eval")]
+    [InlineData("megaflow.scheduler.quotas { train = lots }", "quotas.train")]
+    [InlineData("megaflow.scheduler.quotas { train = 2.5 }", "quotas.train")]
+    [InlineData("megaflow.scheduler.quotas { train { cap = 2 } }", "quotas.train")]
+    [InlineData("megaflow.scheduler.quotas { Train = 2 }", "quotas.Train")]
+    [InlineData("megaflow.scheduler.quotas { \"train eval\" = 2 }", "quotas.train eval")]
+    [InlineData("megaflow.scheduler.pool-caps { py = nope }", "pool-caps.py")]
+    public void A_bad_scheduler_quota_fails_at_start_naming_the_key(string hocon, string key)
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => Scheduler(hocon));
+
+        Assert.Contains("megaflow.scheduler", ex.Message);
+        Assert.Contains(key, ex.Message);
+    }
 }

@@ -28,6 +28,7 @@ public static class ProtocolSamples
         Mode = "persistent",
         Image = "python:3.12",
         Pool = "py312",
+        Quota = "train",
         Actions = ["git apply /patches/fix.diff", "pytest -x tests/test_parser.py", "echo \"done\" > /tmp/ü.txt"],
         ScoreCommand = "pytest tests/ -q",
         MaxRounds = 7,
@@ -51,7 +52,7 @@ public static class ProtocolSamples
 
     public static readonly Lease SchedLease = new(
         TaskId, Attempt: 2, LeaseId: "lease-19", Pool: "py312", Mode: ExecutionMode.Persistent, EnvironmentId: EnvId,
-        Node: "node-b:4053", Starting: true, Reused: false, Seq: 1042, EnqueuedAt: At(1), AdmittedAt: At(2.5));
+        Node: "node-b:4053", Starting: true, Reused: false, Seq: 1042, EnqueuedAt: At(1), AdmittedAt: At(2.5), Quota: "train");
 
     public static readonly Lease TaskLease = SchedLease with { Starting = false, Reused = true };
 
@@ -76,6 +77,7 @@ public static class ProtocolSamples
         SlotsPerNode = 32,
         DefaultPoolCap = int.MaxValue,
         PoolCaps = new Dictionary<string, int> { ["py312"] = 4, ["node:22"] = 2 },
+        Quotas = new Dictionary<string, int> { ["train"] = 6, ["eval"] = 2 },
         MaxPoolSize = 6,
     };
 
@@ -153,7 +155,7 @@ public static class ProtocolSamples
         },
 
         // scheduler events and snapshot
-        new SchedulerEvents.Enqueued(TaskId, 2, "py312", ExecutionMode.Persistent, 1042, At(1), "python:3.12"),
+        new SchedulerEvents.Enqueued(TaskId, 2, "py312", ExecutionMode.Persistent, 1042, At(1), "python:3.12", "train"),
         new SchedulerEvents.Admitted(SchedLease),
         new SchedulerEvents.EnvironmentStarted(TaskId, 2),
         new SchedulerEvents.Released(TaskId, 2, Reusable: true, At(40)),
@@ -163,8 +165,8 @@ public static class ProtocolSamples
         new SchedulerSnapshot(
             Queue:
             [
-                new QueueEntry("task-swe-0050", 1, "py312", ExecutionMode.Persistent, 1050, At(50), "python:3.12"),
-                new QueueEntry("task-swe-0051", 3, "node:22", ExecutionMode.Ephemeral, 1051, At(51), "node:22"),
+                new QueueEntry("task-swe-0050", 1, "py312", ExecutionMode.Persistent, 1050, At(50), "python:3.12", "train"),
+                new QueueEntry("task-swe-0051", 3, "node:22", ExecutionMode.Ephemeral, 1051, At(51), "node:22", "eval"),
             ],
             Leases: [SchedLease, SchedLease with { TaskId = "task-swe-0044", LeaseId = "lease-20", Starting = false, Reused = true, Seq = 1044 }],
             Idle: [new WarmEnvironment("env-1@node-a:4053", "node-a:4053", "py312"), new WarmEnvironment("env-2@node-b:4053", "node-b:4053", "py312")],
@@ -173,7 +175,7 @@ public static class ProtocolSamples
             NextSeq: 1052),
 
         // scheduler messages
-        new SchedulerProtocol.EnqueueTask(TaskId, 2, "py312", ExecutionMode.Persistent, "python:3.12"),
+        new SchedulerProtocol.EnqueueTask(TaskId, 2, "py312", ExecutionMode.Persistent, "python:3.12", "train"),
         new SchedulerProtocol.ReleaseTask(TaskId, 2, EnvironmentReusable: true),
         new SchedulerProtocol.EnvironmentStartFinished(TaskId, 2),
         new SchedulerProtocol.RetireEnvironment(EnvId),
@@ -185,7 +187,8 @@ public static class ProtocolSamples
         SchedulerProtocol.GetSchedulerLeases.Instance,
         SchedulerProtocol.DrainPools.Instance,
         new SchedulerProtocol.PoolsDrained([EnvId, "env-2@10.0.0.2:4053"]),
-        new SchedulerProtocol.SchedulerLeases([SchedLease], new Dictionary<string, int> { ["py312"] = 3, ["node:22"] = 0 }),
+        new SchedulerProtocol.SchedulerLeases([SchedLease], new Dictionary<string, int> { ["py312"] = 3, ["node:22"] = 0 },
+            new Dictionary<string, int> { ["train"] = 2, ["eval"] = 1 }),
         new SchedulerProtocol.SchedulerStatus(
             QueueDepth: 2,
             Running: 2,
@@ -195,7 +198,8 @@ public static class ProtocolSamples
             IdleByPool: new Dictionary<string, int> { ["py312"] = 2 },
             PoolSizes: new Dictionary<string, int> { ["py312"] = 4, ["node:22"] = 1 },
             Nodes: ["node-a:4053", "node-b:4053"],
-            Settings: Settings),
+            Settings: Settings,
+            RunningByQuota: new Dictionary<string, int> { ["train"] = 2 }),
 
         // environment events and state
         new EnvironmentEvents.Requested(EnvId, EnvSpec, TaskId, 2, At(2)),

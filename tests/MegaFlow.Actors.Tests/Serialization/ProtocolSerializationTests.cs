@@ -6,6 +6,7 @@ using MegaFlow.Hosting;
 using MegaFlow.Protocol.Serialization;
 using MegaFlow.Contracts;
 using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Scheduling;
 using AkkaSerialization = Akka.Serialization.Serialization;
 
 namespace MegaFlow.Actors.Tests.Serialization;
@@ -146,6 +147,59 @@ public sealed class ProtocolSerializationTests(ConfiguredSystemFixture fixture) 
         Assert.Equal(MegaFlow.Contracts.Tasks.AgentKinds.Scripted, back.Spec.AgentKind);
         Assert.Empty(MegaFlow.Contracts.Tasks.TaskSpecValidator.Validate(back.Spec));
         Assert.Equal(((MegaFlow.Contracts.Tasks.TaskEvents.Submitted)sample).Spec.Actions, back.Spec.Actions);
+    }
+
+    [Theory]
+    [InlineData("te.sub")]
+    [InlineData("se.enq")]
+    [InlineData("se.adm")]
+    [InlineData("ss")]
+    public void A_row_journalled_before_quotas_still_decodes_with_no_quota(string manifest)
+    {
+        var sample = ProtocolSamples.For(ProtocolManifests.ByManifest[manifest]);
+        var bytes = fixture.System.Serialization.FindSerializerFor(sample).ToBinary(sample);
+        Assert.Contains("\"Quota\"", Encoding.UTF8.GetString(bytes));
+
+        // The same row as a version without quotas wrote it: no "Quota" member anywhere.
+        var decoded = MegaFlowSerializer.Decode(Encoding.UTF8.GetBytes(Stripped(bytes)), manifest);
+
+        Assert.IsType(sample.GetType(), decoded);
+        Assert.DoesNotContain("\"Quota\"", Encoding.UTF8.GetString(fixture.System.Serialization.FindSerializerFor(decoded).ToBinary(decoded)));
+        IReadOnlyList<string?> quotas = decoded switch
+        {
+            MegaFlow.Contracts.Tasks.TaskEvents.Submitted x => [x.Spec.Quota],
+            SchedulerEvents.Enqueued x => [x.Quota],
+            SchedulerEvents.Admitted x => [x.Lease.Quota],
+            SchedulerSnapshot x => [.. x.Queue.Select(q => q.Quota), .. x.Leases.Select(l => l.Quota)],
+            _ => ["unexpected"],
+        };
+        Assert.All(quotas, Assert.Null);
+    }
+
+    private static string Stripped(byte[] json)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        RemoveMember(node, "Quota");
+        return node.ToJsonString();
+    }
+
+    // Removes the member everywhere in the tree; returns how many were removed.
+    private static int RemoveMember(System.Text.Json.Nodes.JsonNode node, string name)
+    {
+        var removed = 0;
+        switch (node)
+        {
+            case System.Text.Json.Nodes.JsonObject o:
+                if (o.Remove(name)) removed++;
+                foreach (var (_, child) in o.ToList())
+                    if (child is not null) removed += RemoveMember(child, name);
+                break;
+            case System.Text.Json.Nodes.JsonArray a:
+                foreach (var child in a)
+                    if (child is not null) removed += RemoveMember(child, name);
+                break;
+        }
+        return removed;
     }
 
     [Fact]

@@ -39,8 +39,8 @@ internal sealed class SchedulerHarness
         return d;
     }
 
-    public SchedulerDecision Enqueue(string taskId, string pool, ExecutionMode mode = ExecutionMode.Ephemeral, int attempt = 1) =>
-        Do(s => SchedulerLogic.Enqueue(s, taskId, attempt, pool, mode, T0));
+    public SchedulerDecision Enqueue(string taskId, string pool, ExecutionMode mode = ExecutionMode.Ephemeral, int attempt = 1, string? quota = null) =>
+        Do(s => SchedulerLogic.Enqueue(s, taskId, attempt, pool, mode, T0, quota: quota));
 
     public SchedulerDecision Release(string taskId, bool reusable = false, int attempt = 1) =>
         Do(s => SchedulerLogic.Release(s, taskId, attempt, reusable, T0));
@@ -82,8 +82,9 @@ internal sealed class SchedulerHarness
 
     public Lease Lease(string taskId) => State.Leases[taskId];
 
+    /// <summary>The tasks queued in a pool, in arrival order (whatever their quota).</summary>
     public IReadOnlyList<string> Queued(string pool) =>
-        State.Queues.TryGetValue(pool, out var q) ? q.Values.Select(e => e.TaskId).ToList() : [];
+        State.Queues.Where(kv => kv.Key.Pool == pool).SelectMany(kv => kv.Value.Values).OrderBy(e => e.Seq).Select(e => e.TaskId).ToList();
 
     public int PoolSize(string pool) => State.PoolSizes.GetValueOrDefault(pool);
 
@@ -106,6 +107,8 @@ internal static class SchedulerInvariants
             Assert.True(g.Count() <= settings.PoolCap(g.Key), $"pool {g.Key}: {g.Count()} leases > cap {settings.PoolCap(g.Key)}");
         foreach (var g in leases.GroupBy(l => l.Node))
             Assert.True(g.Count() <= settings.SlotsPerNode, $"node {g.Key}: {g.Count()} leases > slots {settings.SlotsPerNode}");
+        foreach (var g in leases.Where(l => l.Quota is not null).GroupBy(l => l.Quota!))
+            Assert.True(g.Count() <= settings.QuotaCap(g.Key), $"quota {g.Key}: {g.Count()} leases > cap {settings.QuotaCap(g.Key)}");
         var pools = leases.Select(l => l.Pool).Concat(s.Idle.Keys).Concat(s.PoolSizes.Keys).Distinct();
         foreach (var pool in pools)
         {
@@ -119,6 +122,7 @@ internal static class SchedulerInvariants
         Assert.Equal(starting, s.Starting);
         Assert.Equal(Counts(leases.GroupBy(l => l.Pool)), NonZero(s.RunningByPool));
         Assert.Equal(Counts(leases.GroupBy(l => l.Node)), NonZero(s.RunningByNode));
+        Assert.Equal(Counts(leases.Where(l => l.Quota is not null).GroupBy(l => l.Quota!)), NonZero(s.RunningByQuota));
         Assert.All(s.Leases, kv => Assert.Equal(kv.Key, kv.Value.TaskId));
         Assert.Equal(leases.Count, leases.Select(l => l.LeaseId).Distinct().Count());
         // One environment is never leased twice, nor leased and idle at once.
@@ -128,9 +132,9 @@ internal static class SchedulerInvariants
         Assert.All(leases, l => Assert.False(l.Reused && l.Starting, $"{l.TaskId} reused yet starting"));
 
         // Queues and their index agree; a task is either queued or leased, not both.
-        var queued = s.Queues.SelectMany(kv => kv.Value.Values.Select(q => (Pool: kv.Key, Entry: q))).ToList();
-        Assert.All(queued, x => Assert.Equal(x.Pool, x.Entry.Pool));
-        Assert.All(s.Queues, kv => Assert.All(kv.Value, e => Assert.Equal(kv.Key, e.Value.Pool)));
+        var queued = s.Queues.SelectMany(kv => kv.Value.Values.Select(q => (Lane: kv.Key, Entry: q))).ToList();
+        Assert.All(queued, x => Assert.Equal(x.Lane, x.Entry.Lane));
+        Assert.All(s.Queues, kv => Assert.All(kv.Value, e => Assert.Equal(kv.Key, e.Value.Lane)));
         Assert.Equal(queued.Select(x => x.Entry.TaskId).Order(), s.QueuedByTask.Keys.Order());
         Assert.All(queued, x => Assert.Same(s.QueuedByTask[x.Entry.TaskId], x.Entry));
         Assert.Empty(s.QueuedByTask.Keys.Intersect(s.Leases.Keys));
@@ -156,13 +160,13 @@ internal static class SchedulerInvariants
         var b = new StringBuilder();
         b.AppendLine($"next-seq {s.NextSeq}; starting {s.Starting}; queue-depth {s.QueueDepth}; running {s.Running}");
         b.AppendLine($"nodes {string.Join(",", s.Nodes)}");
-        foreach (var (pool, q) in s.Queues.Where(kv => !kv.Value.IsEmpty).OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            b.AppendLine($"queue {pool}: {string.Join(" ", q.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        foreach (var (lane, q) in s.Queues.Where(kv => !kv.Value.IsEmpty).OrderBy(kv => kv.Key.ToString(), StringComparer.Ordinal))
+            b.AppendLine($"queue {lane}: {string.Join(" ", q.Select(kv => $"{kv.Key}={kv.Value}"))}");
         foreach (var q in s.QueuedByTask.OrderBy(kv => kv.Key, StringComparer.Ordinal)) b.AppendLine($"queued {q.Key}={q.Value}");
         foreach (var l in s.Leases.OrderBy(kv => kv.Key, StringComparer.Ordinal)) b.AppendLine($"lease {l.Key}={l.Value}");
         foreach (var (pool, idle) in s.Idle.Where(kv => !kv.Value.IsEmpty).OrderBy(kv => kv.Key, StringComparer.Ordinal))
             b.AppendLine($"idle {pool}: {string.Join(" ", idle)}");
-        foreach (var (name, d) in new[] { ("pool-size", s.PoolSizes), ("by-pool", s.RunningByPool), ("by-node", s.RunningByNode) })
+        foreach (var (name, d) in new[] { ("pool-size", s.PoolSizes), ("by-pool", s.RunningByPool), ("by-node", s.RunningByNode), ("by-quota", s.RunningByQuota) })
             foreach (var kv in d.Where(kv => kv.Value != 0).OrderBy(kv => kv.Key, StringComparer.Ordinal))
                 b.AppendLine($"{name} {kv.Key}={kv.Value}");
         return b.ToString();

@@ -11,7 +11,8 @@ namespace MegaFlow.Domain.Tests.Scheduling;
 /// <summary>One thing that happens to the scheduler. Picks are resolved (modulo) against the state at that moment.</summary>
 public abstract record Op
 {
-    public sealed record Enqueue(int Pool, ExecutionMode Mode) : Op;
+    /// <param name="Quota">Index into <see cref="Workload.QuotaName"/>: none, a configured quota, or an unconfigured one.</param>
+    public sealed record Enqueue(int Pool, ExecutionMode Mode, int Quota) : Op;
     public sealed record EnqueueAgain(int Pick) : Op;
     public sealed record Retry(int Pick) : Op;
     public sealed record Stale(int Pick) : Op;
@@ -25,7 +26,7 @@ public abstract record Op
     public sealed record Retire(int Pick) : Op;
 }
 
-/// <summary>A random run: small caps so that every semaphore is under pressure, a few pools and nodes.</summary>
+/// <summary>A random run: small caps so that every semaphore is under pressure, a few pools, quotas and nodes.</summary>
 public sealed record Workload(SchedulerSettings Settings, int InitialNodes, IReadOnlyList<Op> Ops)
 {
     public const int Pools = 3;
@@ -34,10 +35,14 @@ public sealed record Workload(SchedulerSettings Settings, int InitialNodes, IRea
     public static string PoolName(int i) => $"pool-{i % Pools}";
     public static string NodeName(int i) => $"node-{i % Nodes}";
 
+    /// <summary>No quota, the two configured ones, and one the settings do not name (unlimited).</summary>
+    public static string? QuotaName(int i) => (i % 4) switch { 0 => null, 1 => "train", 2 => "eval", _ => "unlisted" };
+
     public override string ToString() =>
         $"MaxRunning={Settings.MaxRunning} MaxStarting={Settings.MaxStarting} SlotsPerNode={Settings.SlotsPerNode} " +
         $"MaxPoolSize={Settings.MaxPoolSize} DefaultPoolCap={Settings.DefaultPoolCap} " +
-        $"PoolCaps=[{string.Join(",", Settings.PoolCaps.Select(kv => $"{kv.Key}={kv.Value}"))}] InitialNodes={InitialNodes}\n  " +
+        $"PoolCaps=[{string.Join(",", Settings.PoolCaps.Select(kv => $"{kv.Key}={kv.Value}"))}] " +
+        $"Quotas=[{string.Join(",", Settings.Quotas.Select(kv => $"{kv.Key}={kv.Value}"))}] InitialNodes={InitialNodes}\n  " +
         string.Join("\n  ", Ops);
 }
 
@@ -46,7 +51,10 @@ public static class WorkloadArbitrary
     private static readonly Gen<int> Pick = Gen.Choose(0, 50);
 
     private static readonly Gen<Op> Ops = Gen.Frequency(
-        (6, Gen.Choose(0, Workload.Pools - 1).SelectMany(p => Gen.Elements(ExecutionMode.Ephemeral, ExecutionMode.Persistent), (p, m) => (Op)new Op.Enqueue(p, m))),
+        (6, from p in Gen.Choose(0, Workload.Pools - 1)
+            from m in Gen.Elements(ExecutionMode.Ephemeral, ExecutionMode.Persistent)
+            from q in Gen.Choose(0, 3)
+            select (Op)new Op.Enqueue(p, m, q)),
         (1, Pick.Select(i => (Op)new Op.EnqueueAgain(i))),
         (1, Pick.Select(i => (Op)new Op.Retry(i))),
         (1, Pick.Select(i => (Op)new Op.Stale(i))),
@@ -65,6 +73,8 @@ public static class WorkloadArbitrary
         from poolSize in Gen.Choose(1, 3)
         from defaultCap in Gen.Choose(1, 6)
         from cap0 in Gen.Choose(1, 3)
+        from train in Gen.Choose(1, 3)
+        from eval in Gen.Choose(1, 2)
         select new SchedulerSettings
         {
             MaxRunning = maxRunning,
@@ -73,6 +83,7 @@ public static class WorkloadArbitrary
             MaxPoolSize = poolSize,
             DefaultPoolCap = defaultCap,
             PoolCaps = new Dictionary<string, int> { [Workload.PoolName(0)] = cap0 },
+            Quotas = new Dictionary<string, int> { ["train"] = train, ["eval"] = eval },
         };
 
     private static readonly Gen<Workload> WorkloadGen =

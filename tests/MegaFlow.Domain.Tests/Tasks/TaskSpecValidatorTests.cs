@@ -108,6 +108,44 @@ public class TaskSpecValidatorTests
         Assert.Empty(TaskSpecValidator.Validate(Specs.Valid() with { Network = network }));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("Train")]
+    [InlineData("train eval")]
+    [InlineData("train_1")]
+    [InlineData("eval/held-out")]
+    [InlineData("ütrain")]
+    public void A_malformed_quota_name_is_named(string quota)
+    {
+        var error = SingleErrorFor(Specs.Valid() with { Quota = quota }, "quota");
+        Assert.False(string.IsNullOrWhiteSpace(error.Message));
+    }
+
+    [Fact]
+    public void A_quota_name_longer_than_64_characters_is_named_with_the_limit()
+    {
+        var error = SingleErrorFor(Specs.Valid() with { Quota = new string('q', 65) }, "quota");
+        Assert.Contains("64", error.Message);
+    }
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("eval")]
+    [InlineData("eval-held-out-2")]
+    [InlineData("0")]
+    public void A_quota_of_lowercase_letters_digits_and_dashes_is_accepted(string quota)
+    {
+        Assert.Empty(TaskSpecValidator.Validate(Specs.Valid() with { Quota = quota }));
+        Assert.Empty(TaskSpecValidator.Validate(Specs.Valid() with { Quota = new string('q', 64) }));
+    }
+
+    [Fact]
+    public void No_quota_is_the_default_and_valid()
+    {
+        Assert.Null(Specs.Valid().Quota);
+        Assert.Empty(TaskSpecValidator.Validate(Specs.Valid()));
+    }
+
     [Fact]
     public void Fractional_cpus_and_small_limits_within_range_are_accepted()
     {
