@@ -14,38 +14,33 @@ namespace MegaFlow.Training;
 /// answers, factorised along their prefix tree as the engine does: token t after prefix u gets
 /// log Σ{q_j : c_j starts with u·t} − log Σ{q_j : c_j starts with u}.</item>
 /// </list>
-/// Every sequence needed (one per free sample, one per choice of a guided sample) goes through a single
-/// packed forward pass of <see cref="PolicyModel.TokenLogProbs"/>.
+/// Free samples go through one packed forward pass of <see cref="PolicyModel.TokenLogProbs"/>; guided
+/// samples through <see cref="PolicyModel.ContinuationLogProbs"/>, which runs each prompt once for all
+/// of its answers (a prompt of hundreds of tokens with four one-letter answers costs one pass, not four).
 /// </summary>
 internal static class ResponseLogProbs
 {
     public static Tensor[] Compute(PolicyModel policy, IReadOnlyList<TrajectorySample> samples)
     {
-        var sequences = new List<int[]>();
-        var firstSequence = new int[samples.Count];
-        for (var i = 0; i < samples.Count; i++)
-        {
-            var s = samples[i];
-            firstSequence[i] = sequences.Count;
-            if (s.GuidedChoices is { } choices)
-                foreach (var c in choices) sequences.Add([.. s.PromptTokenIds, .. c]);
-            else sequences.Add([.. s.PromptTokenIds, .. s.ResponseTokenIds]);
-        }
-        var all = policy.TokenLogProbs(sequences);
+        var free = Enumerable.Range(0, samples.Count).Where(i => samples[i].GuidedChoices is null).ToArray();
+        var guided = Enumerable.Range(0, samples.Count).Where(i => samples[i].GuidedChoices is not null).ToArray();
         var result = new Tensor[samples.Count];
-        for (var i = 0; i < samples.Count; i++)
+        // Free samples: prompt + response as one sequence; entry k is log p(seq[k+1] | seq[..k]), so the response starts at prompt length − 1.
+        var freeLogProbs = policy.TokenLogProbs(free.Select(i => (int[])[.. samples[i].PromptTokenIds, .. samples[i].ResponseTokenIds]).ToList());
+        for (var k = 0; k < free.Length; k++)
         {
-            var s = samples[i];
-            // TokenLogProbs' entry k is log p(seq[k+1] | seq[..k]): the continuation starts at prompt length − 1.
-            Tensor Tail(int sequence, int length) => all[sequence].narrow(0, s.PromptTokenIds.Length - 1, length);
-            if (s.GuidedChoices is not { } choices)
-            {
-                result[i] = Tail(firstSequence[i], s.ResponseTokenIds.Length);
-                continue;
-            }
-            var scores = stack(choices.Select((c, j) => Tail(firstSequence[i] + j, c.Length).sum()).ToArray());
+            var s = samples[free[k]];
+            result[free[k]] = freeLogProbs[k].narrow(0, s.PromptTokenIds.Length - 1, s.ResponseTokenIds.Length);
+        }
+        // Guided samples: each allowed answer's tokens after the prompt, the prompt run once for all of them.
+        var choiceLogProbs = policy.ContinuationLogProbs(guided.Select(i => samples[i].PromptTokenIds).ToList(),
+            guided.Select(i => (IReadOnlyList<int[]>)samples[i].GuidedChoices!).ToList());
+        for (var k = 0; k < guided.Length; k++)
+        {
+            var s = samples[guided[k]];
+            var scores = stack(choiceLogProbs[k].Select(t => t.sum()).ToArray());
             var q = scores - scores.logsumexp(0);
-            result[i] = Factorised(q, choices, s.ChoiceIndex);
+            result[guided[k]] = Factorised(q, s.GuidedChoices!, s.ChoiceIndex);
         }
         return result;
     }

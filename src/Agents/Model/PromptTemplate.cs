@@ -84,23 +84,21 @@ public sealed record PromptTemplate(string Name, string System, string Task, str
     /// <summary>
     /// menu-v1: choice-v1's candidates listed as A) … D), answered with one letter (guided_choice over
     /// the letters). One token per decision: what a small policy trained from scratch learns reliably
-    /// (see the built-in training suite). Placeholders: those of choice-v1.
+    /// (see the built-in training suite). Short on purpose, and without the task id (a different id per
+    /// replica would only be noise to a small policy): every prompt byte is a step of the network's
+    /// forward pass in training. Placeholders: those of choice-v1 but {task_id}.
     /// </summary>
     public static PromptTemplate MenuV1 { get; } = new(
         AgentSpec.MenuTemplate,
         System: """
-            You are an agent in a shell. Each turn, reply with the letter of one command below; it runs and you see its exit code and output. At most {max_rounds} commands. Choose submit when the task is done.
+            Reply with the letter of one command. It runs in a shell and you see its exit code and output. At most {max_rounds} commands; submit ends the task.
             {candidates}
             """,
         Task: """
-            Task {task_id}{context}
-            <problem_statement>
-            {problem_statement}
-            </problem_statement>
+            Task:{context} {problem_statement}
             """,
         Observation: """
-            <exit_code>{exit_code}</exit_code>
-            <output>{output}</output>
+            exit {exit_code}: {output}
             """,
         Action: "{command}",
         GuidedChoice: true,

@@ -118,6 +118,10 @@ public static class ExperimentSpecValidator
             errors.Add(new("temperature", $"must be in (0, 2] (got {spec.Temperature}); rollouts must sample"));
         if (!(spec.GroupDeadlineSeconds > 0 && double.IsFinite(spec.GroupDeadlineSeconds)))
             errors.Add(new("groupDeadlineSeconds", $"must be a positive number of seconds (got {spec.GroupDeadlineSeconds})"));
+        if (spec.Quota is not null && Scheduling.QuotaNames.Problem(spec.Quota) is { } quota)
+            errors.Add(new("quota", quota));
+        if (spec.EvalQuota is not null && Scheduling.QuotaNames.Problem(spec.EvalQuota) is { } evalQuota)
+            errors.Add(new("evalQuota", evalQuota));
         if (spec.Image is not null && string.IsNullOrWhiteSpace(spec.Image))
             errors.Add(new("image", "is empty (leave it out for the default)"));
         return errors;

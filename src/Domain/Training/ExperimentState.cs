@@ -127,7 +127,7 @@ public sealed record ExperimentState
         for (var p = 0; p < Spec.TasksPerStep; p++)
             for (var r = 0; r < Spec.Replicas; r++)
                 yield return TouchSuite.Task(Spec, ExperimentNames.RolloutTask(id, step, p, r), ExperimentNames.RolloutGroup(id, step, p), r,
-                    step * Spec.TasksPerStep + p, heldOut: false);
+                    step * Spec.TasksPerStep + p, heldOut: false) with { Quota = Spec.Quota };
     }
 
     /// <summary>The held-out tasks of evaluation <paramref name="round"/> (the same problems every round, so rounds compare).</summary>
@@ -136,7 +136,8 @@ public sealed record ExperimentState
         var id = Spec.Id!;
         for (var p = 0; p < Spec.EvalTasks; p++)
             for (var r = 0; r < Spec.EvalReplicas; r++)
-                yield return TouchSuite.Task(Spec, ExperimentNames.EvalTask(id, round, p, r), ExperimentNames.EvalGroup(id, round, p), r, p, heldOut: true);
+                yield return TouchSuite.Task(Spec, ExperimentNames.EvalTask(id, round, p, r), ExperimentNames.EvalGroup(id, round, p), r, p, heldOut: true)
+                    with { Quota = Spec.EvalQuota };
     }
 
     public ExperimentReport Report(int pending, bool paused) =>

@@ -124,6 +124,68 @@ public sealed class PolicyModel : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// For each prompt and each of its continuations, log p(c[m] | prompt, c[..m]) for every token of
+    /// the continuation, with gradients: what a constrained choice's log-prob is made of. The prompts
+    /// go through one packed pass and every continuation starts from its prompt's final state, so a
+    /// prompt with k allowed answers costs one pass over the prompt, not k (the same numbers as running
+    /// prompt + answer as one sequence, up to float rounding).
+    /// </summary>
+    public Tensor[][] ContinuationLogProbs(IReadOnlyList<int[]> prompts, IReadOnlyList<IReadOnlyList<int[]>> continuations)
+    {
+        if (prompts.Count == 0) return [];
+        if (prompts.Count != continuations.Count) throw new ArgumentException("one list of continuations per prompt", nameof(continuations));
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i].Length == 0) throw new ArgumentException($"prompts[{i}]: empty", nameof(prompts));
+            if (continuations[i].Any(c => c.Length == 0)) throw new ArgumentException($"continuations[{i}]: an empty continuation", nameof(continuations));
+            if (prompts[i].Concat(continuations[i].SelectMany(c => c)).Any(t => t < 0 || t >= Config.VocabSize))
+                throw new ArgumentException($"prompts[{i}]: token id outside the vocabulary", nameof(prompts));
+        }
+        var order = Enumerable.Range(0, prompts.Count).OrderByDescending(i => prompts[i].Length).ToArray();
+        var position = new int[prompts.Count];
+        for (var k = 0; k < order.Length; k++) position[order[k]] = k;
+        using var padded = Padded(order.Select(i => prompts[i]).ToArray());
+        var (_, hidden) = Network.ForwardPacked(padded, order.Select(i => (long)prompts[i].Length).ToArray(), null, allLogits: false);
+        using var _h = hidden;
+        using var first = nn.functional.log_softmax(Network.LogitsFromHidden(hidden), -1); // [B, V]: the answer's first token
+
+        // Every continuation longer than one token runs on from its prompt's state, all in one packed pass.
+        var pairs = Enumerable.Range(0, prompts.Count).SelectMany(i => continuations[i].Select((c, j) => (Prompt: i, Choice: j, Tokens: c)))
+            .Where(p => p.Tokens.Length >= 2).OrderByDescending(p => p.Tokens.Length).ToArray();
+        var rest = new Dictionary<(int, int), Tensor>();
+        Tensor? contLogProbs = null;
+        if (pairs.Length > 0)
+        {
+            using var index = tensor(pairs.Select(p => (long)position[p.Prompt]).ToArray(), dtype: ScalarType.Int64, device: Device);
+            using var h0 = hidden.index_select(1, index);
+            using var contPadded = Padded(pairs.Select(p => p.Tokens[..^1]).ToArray());
+            var (logits, h) = Network.ForwardPacked(contPadded, pairs.Select(p => (long)p.Tokens.Length - 1).ToArray(), h0);
+            h.Dispose();
+            contLogProbs = nn.functional.log_softmax(logits!, -1);
+            logits!.Dispose();
+            for (var k = 0; k < pairs.Length; k++)
+            {
+                var targets = pairs[k].Tokens[1..];
+                using var rowTargets = tensor(targets.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64, device: Device);
+                using var row = contLogProbs[k].narrow(0, 0, targets.Length);
+                rest[(pairs[k].Prompt, pairs[k].Choice)] = row.gather(1, rowTargets.unsqueeze(1)).squeeze(1);
+            }
+        }
+        var result = new Tensor[prompts.Count][];
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            result[i] = new Tensor[continuations[i].Count];
+            for (var j = 0; j < continuations[i].Count; j++)
+            {
+                var head = first[position[i]][continuations[i][j][0]].unsqueeze(0);
+                result[i][j] = rest.TryGetValue((i, j), out var tail) ? cat([head, tail], 0) : head;
+            }
+        }
+        contLogProbs?.Dispose();
+        return result;
+    }
+
     /// <summary>Right-padded [B, T] token tensor on this model's device.</summary>
     internal Tensor Padded(IReadOnlyList<int[]> rows)
     {
