@@ -24,9 +24,10 @@ public static class DashboardRoutes
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/", () => Results.Redirect(Root));
-        endpoints.MapGet("/dashboard", () => Results.Redirect(Root));
+        // Also matches "/dashboard" (routing ignores a trailing slash): sent to "/dashboard/" once.
         endpoints.MapGet("/dashboard/{**path}", (string? path, HttpContext http) =>
         {
+            if (http.Request.Path.Value == "/dashboard") return Results.Redirect(Root);
             var file = string.IsNullOrEmpty(path) ? "index.html" : path;
             if (DashboardAssets.Find(file) is not { } asset) return ApiResults.NotFound($"no dashboard file '{file}'");
             // Always revalidated: after an upgrade of the node, the page must not mix old and new modules.

@@ -83,6 +83,22 @@ public sealed class DashboardNode : IAsyncDisposable
     public static object Spec(string id, params string[] actions) =>
         new { taskId = id, mode = "ephemeral", image = "dash", actions, scoreCommand = "exit 0" };
 
+    /// <summary>
+    /// Waits until the task itself (its entity, GET /api/tasks/{id}) is running. The read model's row
+    /// can show "provisioning" for as long as the first command runs: it trails the journal.
+    /// </summary>
+    public async Task WaitUntilRunningAsync(string id, TimeSpan timeout)
+    {
+        using var http = Http();
+        await Eventually.HoldsAsync(async () =>
+        {
+            var response = await http.GetAsync($"api/tasks/{id}");
+            if (!response.IsSuccessStatusCode) return false;
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return doc.RootElement.GetProperty("status").GetString() == "running";
+        }, timeout, () => $"task '{id}' is running ({Detail(id)})");
+    }
+
     /// <summary>The task's status as the node's read model lists it.</summary>
     public async Task<string?> StatusAsync(string id)
     {
@@ -94,8 +110,23 @@ public sealed class DashboardNode : IAsyncDisposable
             : null;
     }
 
-    public Task WaitForStatusAsync(string id, string status, TimeSpan timeout) =>
-        Eventually.HoldsAsync(async () => await StatusAsync(id) == status, timeout, $"task '{id}' is {status}");
+    public async Task WaitForStatusAsync(string id, string status, TimeSpan timeout)
+    {
+        var seen = new List<string?>();
+        await Eventually.HoldsAsync(async () =>
+        {
+            var now = await StatusAsync(id);
+            if (seen.Count == 0 || seen[^1] != now) seen.Add(now);
+            return now == status;
+        }, timeout, () => $"task '{id}' is {status} (seen: {string.Join(" → ", seen.Select(s => s ?? "not listed"))}; {Detail(id)})");
+    }
+
+    private string Detail(string id)
+    {
+        using var http = Http();
+        try { return http.GetStringAsync($"api/tasks/{id}").GetAwaiter().GetResult(); }
+        catch (HttpRequestException e) { return e.Message; }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -121,12 +152,14 @@ public sealed class DashboardNode : IAsyncDisposable
 public static class Eventually
 {
     /// <summary>Polls until the condition holds, or fails naming <paramref name="what"/>.</summary>
-    public static async Task HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    public static Task HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) => HoldsAsync(condition, timeout, () => what);
+
+    public static async Task HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeout.TotalSeconds:0} s waiting until {what}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeout.TotalSeconds:0} s waiting until {what()}");
             await Task.Delay(200);
         }
     }
