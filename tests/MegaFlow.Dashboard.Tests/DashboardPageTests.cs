@@ -66,13 +66,13 @@ public sealed class DashboardPageTests(DashboardFixture f)
         await p.Page.GotoAsync("/dashboard/#/tasks");
         await Expect(p.Page.Locator("tr[data-task-id='seed-ok-a']")).ToBeVisibleAsync();
 
-        await p.Page.GetByLabel("Status").SelectOptionAsync("cancelled");
+        await p.Page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("cancelled");
         await Expect(p.Page.Locator("tr[data-task-id='filter-cancelled']")).ToBeVisibleAsync();
         await Expect(p.Page.Locator("tr[data-task-id='seed-ok-a']")).ToHaveCountAsync(0);
         foreach (var cell in await p.Page.Locator("#tasks-table [data-field='status']").AllInnerTextsAsync())
             Assert.Equal("cancelled", cell);
 
-        await p.Page.GetByLabel("Status").SelectOptionAsync("");
+        await p.Page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("");
         await p.Page.GetByLabel("Search by id").FillAsync("ok-b");
         await p.Page.GetByLabel("Search by id").PressAsync("Enter");
         await Expect(p.Page.Locator("#tasks-table tbody tr")).ToHaveCountAsync(1);

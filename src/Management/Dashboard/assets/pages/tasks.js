@@ -21,8 +21,8 @@ export async function render(main, { query, live }) {
     h("option", { value: "" }, "all statuses"), STATUSES.map(s => h("option", { value: s, selected: s === status }, s)));
   const search = h("input", { id: "task-search", name: "q", type: "search", value: q, placeholder: "part of a task id", autocomplete: "off" });
   const toolbar = h("form", { class: "toolbar", role: "search", onsubmit: e => { e.preventDefault(); go({ q: search.value.trim(), page: "1" }); } },
-    h("label", { for: "status-filter" }, "Status", select),
-    h("label", { for: "task-search" }, "Search by id", search),
+    h("div", { class: "field" }, h("label", { for: "status-filter" }, "Status"), select),
+    h("div", { class: "field" }, h("label", { for: "task-search" }, "Search by id"), search),
     h("button", { type: "submit" }, "Search"),
     q || status ? h("button", { type: "button", onclick: () => { location.hash = "#/tasks"; } }, "Clear") : null);
   const summary = h("p", { id: "tasks-summary", class: "muted", "aria-live": "polite" }, "loading…");
