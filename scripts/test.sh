@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit, serialization, providers, and the integration tests against a real SQLite
 # file, a real PostgreSQL server and multi-node clusters on loopback. Installs and starts PostgreSQL
-# first (see scripts/postgres.sh), and a Docker engine with the local images (scripts/docker.sh). Ends with one line "N passed, N failed".
+# first (see scripts/postgres.sh), a Docker engine with the local images (scripts/docker.sh) and
+# chromium for the dashboard's browser tests (scripts/chromium.sh). Ends with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,8 @@ bash scripts/postgres.sh
 # The Docker tests (tests/MegaFlow.Docker.Tests) need a running engine and the local images; a
 # failure to provide them fails the run (CI must not silently skip the Docker tests).
 bash scripts/docker.sh
+# The dashboard's browser tests (tests/MegaFlow.Dashboard.Tests) drive Debian's chromium; without it they fail.
+bash scripts/chromium.sh
 # The S3 tests start their own S3-compatible servers (s3rver) from this script.
 MEGAFLOW_S3RVER="$(bash scripts/s3.sh)"
 export MEGAFLOW_S3RVER

@@ -2,6 +2,7 @@ using System.Net;
 using MegaFlow.Contracts.Management;
 using System.Security.Cryptography;
 using MegaFlow.Management.Cluster;
+using MegaFlow.Management.Dashboard;
 using MegaFlow.Management.Environments;
 using MegaFlow.Management.Health;
 using MegaFlow.Management.Http;
@@ -40,6 +41,7 @@ public static class ManagementHosting
             .ConfigureServices(s =>
             {
                 s.AddRouting();
+                s.AddDashboard();
                 s.ConfigureHttpJsonOptions(o => ManagementJson.Configure(o.SerializerOptions));
             })
             .Configure(app =>
@@ -64,6 +66,7 @@ public static class ManagementHosting
                     SchedulerRoutes.Map(api);
                     TaskRoutes.Map(api, guard);
                     EnvironmentRoutes.Map(api, guard);
+                    DashboardRoutes.Map(endpoints);
                     endpoints.MapFallback((HttpContext http) =>
                         ApiResults.NotFound($"no route {http.Request.Method} {http.Request.Path} (see the README's Operations section)"));
                 });

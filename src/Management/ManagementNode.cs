@@ -2,6 +2,7 @@ using Akka.Actor;
 using MegaFlow.Protocol;
 using MegaFlow.Actors.Cluster;
 using MegaFlow.Management.Metrics;
+using MegaFlow.Storage;
 
 namespace MegaFlow.Management;
 
@@ -36,9 +37,13 @@ public sealed class ManagementNode
 
     public string SelfNode => NodeKey.Self(System);
 
+    /// <summary>The node's artifact store (steps' full outputs), when the host gave it one.</summary>
+    public IArtifactStore? Artifacts { get; private set; }
+
     /// <summary>Called by the node host once Akka.Hosting has started the node's actors.</summary>
-    public void OnActorsStarted(ActorSystem system, MegaFlowRefs refs)
+    public void OnActorsStarted(ActorSystem system, MegaFlowRefs refs, IArtifactStore? artifacts = null)
     {
+        Artifacts = artifacts;
         system.ActorOf(TaskTransitionMetrics.Props(Metrics, NodeKey.Self(system)), "management-task-metrics");
         _started.TrySetResult((system, refs));
     }

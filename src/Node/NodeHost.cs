@@ -67,7 +67,14 @@ public static class NodeHost
                         l.AddLoggerFactory();
                     });
                     if (managementNode is not null)
-                        builder.AddStartup((system, registry) => managementNode.OnActorsStarted(system, MegaFlowProxies.Refs(registry)));
+                        builder.AddStartup((system, registry) =>
+                        {
+                            // The dashboard links a step to its full output: the store the node's environments write to.
+                            var mf = system.Settings.Config.GetConfig("megaflow");
+                            var artifacts = MegaFlowNode.CreateArtifactStore(mf, mf.GetString("data-dir", "./data"));
+                            if (artifacts is IDisposable owned) system.RegisterOnTermination(owned.Dispose);
+                            managementNode.OnActorsStarted(system, MegaFlowProxies.Refs(registry), artifacts);
+                        });
                 });
             })
             .Build();

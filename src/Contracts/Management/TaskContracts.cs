@@ -3,7 +3,10 @@ namespace MegaFlow.Contracts.Management;
 /// <summary>One task as the node's projection knows it.</summary>
 /// <param name="Node">Node whose actor published the latest change ("host:port"); null when only the journal was read.</param>
 /// <param name="Pool">Known when the task's submission was read from the journal or submitted through this node.</param>
-public sealed record TaskRow(string TaskId, string Status, int Attempt, string? Node, DateTimeOffset? UpdatedAt, string? Pool = null, string? Mode = null);
+/// <param name="Reward">The score's reward once the task completed.</param>
+/// <param name="FailureKind">"infrastructure" or "agent" for a failed task.</param>
+public sealed record TaskRow(string TaskId, string Status, int Attempt, string? Node, DateTimeOffset? UpdatedAt, string? Pool = null, string? Mode = null,
+    DateTimeOffset? SubmittedAt = null, double? Reward = null, string? FailureKind = null);
 
 /// <summary>Counts per status over all tasks, and the rows matching the filter.</summary>
 /// <param name="Complete">False while the node is still reading the journal at start: counts may be low.</param>

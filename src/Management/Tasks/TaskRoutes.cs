@@ -28,7 +28,9 @@ public static class TaskRoutes
 
     public static void Map(RouteGroupBuilder api, MutationGuard guard)
     {
-        api.MapGet("/tasks", async (ManagementNode node, string? status, string? pool, int? limit, CancellationToken ct) =>
+        // Paging (offset, limit), search (q: part of the id) and order (newest: latest submitted first)
+        // let the dashboard show one page of 100,000 tasks: only that page's rows are built and sent.
+        api.MapGet("/tasks", async (ManagementNode node, string? status, string? pool, int? limit, int? offset, string? q, bool? newest, CancellationToken ct) =>
         {
             TaskStatus? filter = null;
             if (status is not null)
@@ -37,15 +39,23 @@ public static class TaskRoutes
                 filter = parsed;
             }
             if (limit is <= 0) return ApiResults.BadRequest($"limit must be positive (got {limit})");
+            if (offset is < 0) return ApiResults.BadRequest($"offset must not be negative (got {offset})");
             var listing = await ListAsync(node, ct);
             var counts = listing.Counts.OrderBy(kv => kv.Key).ToDictionary(kv => StatusNames.Format(kv.Key), kv => kv.Value);
+            var search = string.IsNullOrWhiteSpace(q) ? null : q.Trim();
             var matching = listing.Tasks
                 .Where(r => filter is null || r.Status == filter)
                 .Where(r => pool is null || r.Pool == pool)
-                .OrderBy(r => r.UpdatedAt ?? DateTimeOffset.MinValue).ThenBy(r => r.TaskId, StringComparer.Ordinal)
-                .Select(r => new TaskRow(r.TaskId, StatusNames.Format(r.Status), r.Attempt, r.Node, r.UpdatedAt, r.Pool, r.Mode))
+                .Where(r => search is null || r.TaskId.Contains(search, StringComparison.OrdinalIgnoreCase));
+            // The listing comes ordered by submission; "newest" only reverses it.
+            var ordered = newest == true
+                ? matching.Reverse().ToList()
+                : matching.OrderBy(r => r.UpdatedAt ?? DateTimeOffset.MinValue).ThenBy(r => r.TaskId, StringComparer.Ordinal).ToList();
+            var page = ordered.Skip(offset ?? 0).Take(limit ?? int.MaxValue)
+                .Select(r => new TaskRow(r.TaskId, StatusNames.Format(r.Status), r.Attempt, r.Node, r.UpdatedAt, r.Pool, r.Mode,
+                    r.SubmittedAt, r.Reward, r.FailureKind?.ToString().ToLowerInvariant()))
                 .ToList();
-            return ApiResults.Ok(new TaskList(counts, listing.Total, matching.Count, limit is { } n ? matching.Take(n).ToList() : matching, listing.Complete));
+            return ApiResults.Ok(new TaskList(counts, listing.Total, ordered.Count, page, listing.Complete));
         });
 
         api.MapGet("/tasks/{id}", async (ManagementNode node, string id, CancellationToken ct) =>
@@ -55,6 +65,22 @@ public static class TaskRoutes
                 return ApiResults.NotFound($"no task '{id}'");
             var state = await node.Refs.Tasks.AskAsync<TaskState>(new GetTaskState(id), AskTimeout, $"task '{id}'", ct);
             return state.Status == TaskStatus.Unknown ? ApiResults.NotFound($"no task '{id}'") : ApiResults.Ok(TaskDetail.ToJson(state));
+        });
+
+        // A step's full output, by the location its step names: only locations the task's own steps
+        // name are read, so the route cannot be used to read anything else of the store.
+        api.MapGet("/tasks/{id}/artifact", async (ManagementNode node, string id, string? location, CancellationToken ct) =>
+        {
+            if (string.IsNullOrWhiteSpace(location)) return ApiResults.BadRequest("artifact needs ?location= (a step's artifactPath)");
+            if (!await KnownAsync(node, id, ct)) return ApiResults.NotFound($"no task '{id}'");
+            var state = await node.Refs.Tasks.AskAsync<TaskState>(new GetTaskState(id), AskTimeout, $"task '{id}'", ct);
+            if (!state.Steps.Any(s => s.ArtifactPath == location))
+                return ApiResults.NotFound($"task '{id}' has no step with the artifact '{location}'");
+            if (node.Artifacts is not { } store) return ApiResults.NotFound("this node has no artifact store");
+            var bytes = await store.ReadLocationAsync(location, ct);
+            return bytes is null
+                ? ApiResults.NotFound($"artifact '{location}' is not in this node's store (a local folder holds only its own node's artifacts)")
+                : Results.Bytes(bytes, "text/plain; charset=utf-8");
         });
 
         api.MapPost("/tasks", async (ManagementNode node, JsonElement body, CancellationToken ct) =>
