@@ -383,7 +383,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
                 c.Scored.Count > 0 ? c.Scored.Count(t => t.Reward >= 1) / (double)c.Scored.Count : 0,
                 c.Stats.Tokens, trainedGroups.Count, c.Stale.Count, c.Infra.Count, c.Stats.GroupsTrained, c.Stats.GroupsSkipped,
                 ((intake.ReadyAt ?? DateTimeOffset.UtcNow) - admitted).TotalSeconds, c.Waited.TotalSeconds, c.Elapsed.TotalSeconds, sync.Elapsed.TotalSeconds,
-                c.Stats.MeanLoss, c.Stats.ClipFraction);
+                c.Stats.MeanLoss, c.Stats.ClipFraction, c.Stats.FirstUpdateMaxRatioDeviation);
             return new StepDone(report, c, unused);
         }, TaskScheduler.Default).PipeTo(Self);
     }

@@ -91,7 +91,7 @@ public sealed record PromptTemplate(string Name, string System, string Task, str
     public static PromptTemplate MenuV1 { get; } = new(
         AgentSpec.MenuTemplate,
         System: """
-            Reply with the letter of one command. It runs in a shell and you see its exit code and output. At most {max_rounds} commands; submit ends the task.
+            Reply with one letter. At most {max_rounds} commands.
             {candidates}
             """,
         Task: """

@@ -180,6 +180,8 @@ public sealed record ExperimentReport(
 /// <summary>
 /// One trainer step: the version its samples came from and the one it produced, what was trained,
 /// dropped as stale or excluded as infrastructure failures, and where the time went.
+/// <paramref name="FirstRatioDeviation"/>: the largest |s − 1| of the step's first update, ~0 when the
+/// trainer's recomputed log-probs match the sampler's (on-policy samples).
 /// </summary>
 public sealed record StepReport(
     int Step,
@@ -199,7 +201,8 @@ public sealed record StepReport(
     double TrainSeconds,
     double SyncSeconds,
     double Loss,
-    double ClipFraction);
+    double ClipFraction,
+    double FirstRatioDeviation);
 
 /// <summary>An evaluation on held-out tasks with the weights of <paramref name="Version"/>, after <paramref name="AfterStep"/> steps.</summary>
 public sealed record EvaluationReport(int Round, int AfterStep, long Version, int Problems, int Samples, int K, double Pass1, double PassK, int InfraExcluded);

@@ -12,6 +12,8 @@ public static class TrainReport
 {
     public static void Print(ExperimentReport r)
     {
+        // Redirected output (CI, a log file) would be cut to 80 columns, wrapping every number.
+        if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 150);
         var steps = new Table().Border(TableBorder.Rounded).Title($"[bold]experiment {Markup.Escape(r.Id)}: {r.Status}[/]");
         foreach (var column in new[] { "step", "sampled v", "→ v", "reward", "pass@1", "tokens", "trained", "stale", "infra", "rollout s", "wait s", "train s", "sync s" })
             steps.AddColumn(new TableColumn(column).RightAligned());

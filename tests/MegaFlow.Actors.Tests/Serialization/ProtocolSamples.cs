@@ -81,6 +81,19 @@ public static class ProtocolSamples
         MaxPoolSize = 6,
     };
 
+    private static readonly ExperimentSpec Experiment = new()
+    {
+        Id = "exp", Dataset = BuiltInSuites.Touch, TasksPerStep = 4, Replicas = 6, Steps = 9, MinibatchSize = 12, Epochs = 3, LearningRate = 5e-4,
+        MaxRounds = 2, Staleness = 1, Temperature = 0.9, GroupDeadlineSeconds = 30, EvalTasks = 5, EvalReplicas = 3, EvalEvery = 2,
+        Image = "megaflow/base:1", Quota = "train", EvalQuota = "eval", Seed = 7,
+    };
+
+    private static readonly StepReport Step = new(2, 2, 3, 4, 0.625, 0.625, 912, 22, 1, 1, 4, 1, 3.5, 0.25, 6.75, 0.125, -0.0123, 0.375, 2.5e-7);
+
+    private static readonly EvaluationReport Evaluation = new(1, 5, 8, 5, 14, 3, 0.6, 0.9, 1);
+
+    private static readonly ExperimentReport Report = new("exp", ExperimentStatuses.Running, Experiment, 3, 5, 3, [Step], [Evaluation], 7, IntakePaused: true, "a note");
+
     public static IReadOnlyList<IMegaFlowMessage> All { get; } =
     [
         // task events
@@ -119,6 +132,22 @@ public static class ProtocolSamples
         new TaskProtocol.RecordModelCall(TaskId, 2, Call),
         Trajectory,
         new RequestTrajectories(4242, "exp-"),
+        new ExperimentEvents.ExperimentStarted(Experiment, 3, At(1)),
+        new ExperimentEvents.StepAdmitted(2, At(2)),
+        new ExperimentEvents.EvaluationAdmitted(1, 5, 8, At(3)),
+        new ExperimentEvents.StepTrained(Step, ["exp-s0002-p000-r00/1"], ["exp-s0002-p000-r01/1"], ["exp-s0002-p001-r02/1"], ["exp-s0002-p003-r00/1"], 4242, At(4)),
+        new ExperimentEvents.EvaluationScored(Evaluation, ["exp-e001-p000-r00/1"], 4300),
+        new ExperimentEvents.TrajectoriesDropped(["exp-s0001-p002-r03/1"], "late", 4400),
+        new ExperimentEvents.ExperimentFinished(ExperimentStatuses.Failed, "model node http://m:8000/v1 refused weight version 9", At(6)),
+        new ExperimentEvents.ExperimentRegistered("exp"),
+        new TrainerProtocol.StartExperiment(Experiment),
+        new TrainerProtocol.ExperimentAccepted("exp", AlreadyKnown: true),
+        new TrainerProtocol.ExperimentRejected("exp", [new ValidationError("replicas", "must be between 2 and 1024 (got 1)")]),
+        new TrainerProtocol.GetExperiment("exp"),
+        TrainerProtocol.ListExperiments.Instance,
+        new TrainerProtocol.ExperimentList([Report]),
+        new TrainerProtocol.PauseIntake("exp", Paused: true),
+        Report,
         new TaskProtocol.ListTasks(TaskStatus.Completed),
         new TaskListing(
             new Dictionary<TaskStatus, int> { [TaskStatus.Completed] = 2, [TaskStatus.Running] = 1 },

@@ -14,7 +14,7 @@ namespace MegaFlow.Cluster.Tests.Infrastructure;
 /// <summary>Several <see cref="TestNode"/>s joined into one cluster, plus the waits tests need.</summary>
 public sealed class TestCluster : IAsyncDisposable
 {
-    private TestCluster(List<TestNode> nodes) => Nodes = nodes;
+    internal TestCluster(List<TestNode> nodes) => Nodes = nodes;
 
     public List<TestNode> Nodes { get; }
 
