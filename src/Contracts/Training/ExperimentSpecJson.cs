@@ -27,21 +27,31 @@ public static class ExperimentSpecJson
     /// <summary>Binds and validates <paramref name="json"/>; a spec comes back only when it has no error.</summary>
     public static ExperimentSpecRead Parse(ReadOnlySpan<byte> json)
     {
-        ExperimentSpec? spec;
+        var bound = Bind(json);
+        if (!bound.Ok) return bound;
+        var errors = ExperimentSpecValidator.Validate(bound.Spec);
+        return new(errors.Count == 0 ? bound.Spec : null, errors);
+    }
+
+    /// <summary>Binds <paramref name="json"/> without validating (a caller that overrides fields validates after).</summary>
+    public static ExperimentSpecRead Bind(ReadOnlySpan<byte> json)
+    {
         try
         {
-            spec = JsonSerializer.Deserialize<ExperimentSpec>(json, Options);
+            return JsonSerializer.Deserialize<ExperimentSpec>(json, Options) is { } spec
+                ? new(spec, [])
+                : new(null, [new("spec", "is null, not an experiment spec")]);
         }
         catch (JsonException e)
         {
             return new(null, [BindingError(e)]);
         }
-        var errors = ExperimentSpecValidator.Validate(spec);
-        return new(errors.Count == 0 ? spec : null, errors);
     }
 
-    /// <summary>Reads a spec file; an unreadable file is one error on the field <c>file</c>.</summary>
-    public static ExperimentSpecRead Read(string path)
+    /// <summary>Reads a spec file (binds and validates it); an unreadable file is one error on the field <c>file</c>.</summary>
+    public static ExperimentSpecRead Read(string path) => ReadFile(path, validate: true);
+
+    private static ExperimentSpecRead ReadFile(string path, bool validate)
     {
         byte[] bytes;
         try
@@ -52,8 +62,11 @@ public static class ExperimentSpecJson
         {
             return new(null, [new("file", $"cannot read '{path}': {e.Message}")]);
         }
-        return Parse(bytes);
+        return validate ? Parse(bytes) : Bind(bytes);
     }
+
+    /// <summary>Binds a spec file without validating it.</summary>
+    public static ExperimentSpecRead BindFile(string path) => ReadFile(path, validate: false);
 
     /// <summary>The serializer's complaint, on the field it was reading (or the unknown field it met).</summary>
     private static ValidationError BindingError(JsonException e)
