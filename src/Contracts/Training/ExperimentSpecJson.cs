@@ -77,8 +77,8 @@ public static class ExperimentSpecJson
         if (message.StartsWith(unmapped, StringComparison.Ordinal) && message.IndexOf('\'', unmapped.Length) is var end and > 0)
         {
             var name = message[unmapped.Length..end];
-            var parent = Field(e.Path);
-            return new(parent.Length == 0 ? name : $"{parent}.{name}", "unknown field (a typo? the spec's fields are camelCase, see ExperimentSpec)");
+            var path = Field(e.Path); // the serializer's path already ends with the unknown field
+            return new(path.Length == 0 ? name : path, "unknown field (a typo? the spec's fields are camelCase, see ExperimentSpec)");
         }
         var field = Field(e.Path);
         return new(field.Length == 0 ? "spec" : field, message);
