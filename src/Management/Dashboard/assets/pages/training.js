@@ -83,7 +83,7 @@ function experiment(x) {
       table(null, [{ label: "After step", num: true }, { label: "Weights", num: true }, { label: "Problems", num: true }, { label: "Samples", num: true },
         { label: "pass@1", num: true }, { label: "pass@k", num: true }, { label: "k", num: true }, { label: "Infra-excluded", num: true }],
         evaluations.map(e => [num(e.afterStep), `v${e.version}`, num(e.problems), num(e.samples), fixed(e.pass1, 3), fixed(e.passK, 3), num(e.k), num(e.infraExcluded)])),
-    h("h2", {}, `Steps (latest ${Math.min(RECENT_STEPS, steps.length)})`),
+    steps.length === 0 ? null : h("h2", {}, `Steps (latest ${Math.min(RECENT_STEPS, steps.length)})`),
     steps.length === 0 ? null :
       table(null, [{ label: "Step", num: true }, { label: "Sampled with", num: true }, { label: "→ weights", num: true }, { label: "Mean reward", num: true },
         { label: "pass@1", num: true }, { label: "Tokens", num: true }, { label: "Trained", num: true }, { label: "Stale", num: true },
