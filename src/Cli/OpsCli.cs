@@ -19,6 +19,7 @@ public static class OpsCli
         .. SchedulerPalette.Commands(host),
         TasksPalette.Command(host),
         EnvsPalette.Command(host),
+        ExperimentsPalette.Command(host),
     ];
 
     /// <summary>A root with the palettes alone: the ops CLI without the node-local commands.</summary>

@@ -23,6 +23,9 @@ public sealed record ClientOptions
     /// <summary>Per request timeout for a single submit, cancel or query.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long starting an experiment waits: the trainer answers once it has loaded the weights.</summary>
+    public TimeSpan TrainerStartTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How long <see cref="MegaFlowClient.ConnectAsync"/> waits for the cluster.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -43,5 +46,13 @@ public sealed class TaskRejectedException(string taskId, IReadOnlyList<MegaFlow.
     : Exception($"task '{taskId}' rejected: {string.Join("; ", errors)}")
 {
     public string TaskId { get; } = taskId;
+    public IReadOnlyList<MegaFlow.Contracts.Tasks.ValidationError> Errors { get; } = errors;
+}
+
+/// <summary>An experiment spec refused (by the client's check or by the trainer), with every problem named by its field.</summary>
+public sealed class ExperimentRejectedException(string experimentId, IReadOnlyList<MegaFlow.Contracts.Tasks.ValidationError> errors)
+    : Exception($"experiment '{experimentId}' rejected: {string.Join("; ", errors)}")
+{
+    public string ExperimentId { get; } = experimentId;
     public IReadOnlyList<MegaFlow.Contracts.Tasks.ValidationError> Errors { get; } = errors;
 }

@@ -11,6 +11,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using MegaFlow.Datasets;
 using MegaFlow.Contracts.Scheduling;
 using MegaFlow.Contracts.Tasks;
+using MegaFlow.Contracts.Training;
 using static MegaFlow.Contracts.Tasks.TaskProtocol;
 
 namespace MegaFlow.Client;
@@ -35,9 +36,12 @@ public sealed class MegaFlowClient : IAsyncDisposable
     private readonly MegaFlowRefs _refs;
     private readonly ClientOptions _options;
     private readonly QueueGauge _gauge;
+    private readonly IActorRef _trainer;
 
     private MegaFlowClient(IHost host, ActorSystem system, MegaFlowRefs refs, ClientOptions options, QueueGauge gauge)
     {
+        // The trainer singleton's proxy: messages wait in it while no trainer node is up (asks then time out).
+        _trainer = ActorRegistry.For(system).Get<ActorKeys.Trainer>();
         _host = host;
         _system = system;
         _refs = refs;
@@ -57,10 +61,10 @@ public sealed class MegaFlowClient : IAsyncDisposable
         if (options.QueueBound <= 0) throw new ArgumentException($"ClientOptions.QueueBound must be positive (got {options.QueueBound})", nameof(options));
         var endpoint = new ClusterEndpoint(options.Hostname, null, options.Port, ["client"], options.Seeds);
         var config = ClusterConfig.Build(endpoint, "akka.loglevel = WARNING\n" + options.ExtraHocon);
-        // The client is a cluster member hosting no tasks: the scheduler's proxy and region proxies only.
+        // The client is a cluster member hosting no tasks: the scheduler's and trainer's proxies and region proxies only.
         var host = new HostBuilder()
             .ConfigureServices(services => services.AddAkka(options.SystemName, builder =>
-                builder.AddHocon(config, HoconAddMode.Prepend).WithSchedulerProxy(config).WithRegionProxies(config)))
+                builder.AddHocon(config, HoconAddMode.Prepend).WithSchedulerProxy(config).WithRegionProxies(config).WithTrainerProxy(config)))
             .Build();
         await host.StartAsync(ct);
         var system = host.Services.GetRequiredService<ActorSystem>();
@@ -170,6 +174,38 @@ public sealed class MegaFlowClient : IAsyncDisposable
 
     public Task<TaskState> GetStateAsync(string taskId, CancellationToken ct = default) =>
         _refs.Tasks.Ask<TaskState>(new GetTaskState(taskId), _options.RequestTimeout, ct);
+
+    /// <summary>
+    /// Starts an RL experiment on the trainer singleton, or resumes it when the same id exists with the
+    /// same spec (<see cref="TrainerProtocol.ExperimentAccepted.AlreadyKnown"/>). A spec with errors is
+    /// refused here, before anything is sent; a spec the trainer refuses (another experiment running,
+    /// the same id with another spec) too: both throw <see cref="ExperimentRejectedException"/> naming the fields.
+    /// The trainer answers once it has loaded the weights, so this waits up to <see cref="ClientOptions.TrainerStartTimeout"/>.
+    /// </summary>
+    public async Task<TrainerProtocol.ExperimentAccepted> StartExperimentAsync(ExperimentSpec spec, CancellationToken ct = default)
+    {
+        var errors = ExperimentSpecValidator.Validate(spec);
+        if (errors.Count > 0) throw new ExperimentRejectedException(spec?.Id ?? "", errors);
+        return await _trainer.Ask<object>(new TrainerProtocol.StartExperiment(spec!), _options.TrainerStartTimeout, ct) switch
+        {
+            TrainerProtocol.ExperimentAccepted a => a,
+            TrainerProtocol.ExperimentRejected r => throw new ExperimentRejectedException(r.Id, r.Errors),
+            var reply => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}"),
+        };
+    }
+
+    /// <summary>What an experiment has done so far; null when the trainer knows no experiment <paramref name="id"/>.</summary>
+    public async Task<ExperimentReport?> GetExperimentAsync(string id, CancellationToken ct = default) =>
+        await _trainer.Ask<object>(new TrainerProtocol.GetExperiment(id), _options.RequestTimeout, ct) switch
+        {
+            ExperimentReport r => r,
+            TrainerProtocol.ExperimentRejected => null,
+            var reply => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}"),
+        };
+
+    /// <summary>Every experiment the trainer has run or is running, oldest first.</summary>
+    public async Task<IReadOnlyList<ExperimentReport>> ListExperimentsAsync(CancellationToken ct = default) =>
+        (await _trainer.Ask<TrainerProtocol.ExperimentList>(TrainerProtocol.ListExperiments.Instance, _options.RequestTimeout, ct)).Experiments;
 
     /// <summary>Tasks by status, from a worker node's task read model.</summary>
     public Task<TaskListing> ListAsync(TaskStatus? status = null, CancellationToken ct = default) =>

@@ -9,6 +9,7 @@ using MegaFlow.Management.Http;
 using MegaFlow.Management.Scheduling;
 using MegaFlow.Management.Sharding;
 using MegaFlow.Management.Tasks;
+using MegaFlow.Management.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
@@ -66,6 +67,7 @@ public static class ManagementHosting
                     SchedulerRoutes.Map(api);
                     TaskRoutes.Map(api, guard);
                     EnvironmentRoutes.Map(api, guard);
+                    TrainingRoutes.Map(api, guard);
                     DashboardRoutes.Map(endpoints);
                     endpoints.MapFallback((HttpContext http) =>
                         ApiResults.NotFound($"no route {http.Request.Method} {http.Request.Path} (see the README's Operations section)"));

@@ -1,4 +1,7 @@
 using MegaFlow.Dashboard.Tests.Infrastructure;
+using System.Text.Json;
+using MegaFlow.Contracts.Management;
+using MegaFlow.Contracts.Training;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -8,8 +11,8 @@ namespace MegaFlow.Dashboard.Tests;
 [Collection(DashboardCollection.Name)]
 public sealed class DashboardPageTests(DashboardFixture f)
 {
-    // The training routes are not on this node yet (404, shown as "no experiments yet"); the browser logs the 404.
-    private static bool TrainingNotServed(string error) => error.Contains("/api/training/experiments") && error.Contains("404");
+    // The node has no trainer role: the training route answers 503 (shown as "no trainer node"); the browser logs the 503.
+    private static bool NoTrainer(string error) => error.Contains("/api/training/experiments") && error.Contains("503");
 
     [Theory]
     [InlineData("cluster", "#cluster-members table", "#cluster-sharding table")]
@@ -17,7 +20,7 @@ public sealed class DashboardPageTests(DashboardFixture f)
     [InlineData("tasks", "#tasks-table table", "tr[data-task-id='seed-ok-a']")]
     [InlineData("tasks/seed-ok-a", "#task-steps table", "#task-status")]
     [InlineData("environments", "#environments-table table", "text=warm-pool")]
-    [InlineData("training", "#no-experiments", "#no-experiments")]
+    [InlineData("training", "#no-trainer", "text=No trainer node")]
     public async Task Each_page_renders_without_console_errors(string page, string shown, string alsoShown)
     {
         await using var p = await f.Browser.OpenAsync(f.Node.BaseUrl);
@@ -28,8 +31,9 @@ public sealed class DashboardPageTests(DashboardFixture f)
         await Expect(p.Page.Locator("#live-state")).ToHaveTextAsync("live");
         await p.Page.WaitForTimeoutAsync(2500);
         if (page != "tasks") // the tasks page's screenshot is taken with 100,000 tasks (LargeTaskListTests)
-            await p.Page.ScreenshotAsync(new() { Path = Screenshots.PathOf(page.Replace("tasks/", "task-")) , FullPage = true });
-        Assert.Empty(p.Errors(TrainingNotServed));
+            // training.png is the page with experiments (below); this node has no trainer.
+            await p.Page.ScreenshotAsync(new() { Path = Screenshots.PathOf(page == "training" ? "training-no-trainer" : page.Replace("tasks/", "task-")), FullPage = true });
+        Assert.Empty(p.Errors(NoTrainer));
     }
 
     [Fact]
@@ -129,38 +133,47 @@ public sealed class DashboardPageTests(DashboardFixture f)
     public async Task The_training_page_draws_each_experiments_reward_curve_and_evaluations()
     {
         await using var p = await f.Browser.OpenAsync(f.Node.BaseUrl);
-        // The trainer's route as its contract describes it; the node under test does not serve it yet.
+        // The trainer's reports as the route serialises them (this node has no trainer role).
         await p.Page.RouteAsync("**/api/training/experiments", route => route.FulfillAsync(new() { ContentType = "application/json", Body = SampleExperiments() }));
         await p.Page.GotoAsync("/dashboard/#/training");
-        var first = p.Page.Locator("[data-experiment='gspo-swe-small']");
+        var first = p.Page.Locator("[data-experiment='gspo-touch-small']");
         await Expect(first.Locator("svg.chart path[data-series='mean reward']")).ToBeVisibleAsync();
+        await Expect(first.Locator("svg.chart path[data-series='held-out pass@1']")).ToBeVisibleAsync();
         await Expect(first).ToContainTextAsync("pass@k");
         await Expect(first).ToContainTextAsync("0.650"); // an evaluation's pass@k
-        await Expect(p.Page.Locator("[data-experiment='eval-only']")).ToContainTextAsync("No training steps yet.");
+        await Expect(first.Locator("dd.weights")).ToHaveTextAsync("v40 (from v0)");
+        await Expect(first.Locator("dd.steps-done")).ToHaveTextAsync("40 of 60");
+        await Expect(first.Locator("dd.stale")).ToHaveTextAsync("18"); // 3 in each of the 6 steps divisible by 7 (0, 7, … 35)
+        await Expect(first.Locator("dd.timings")).ToContainTextAsync("wait 2.0 s");
+        await Expect(first).ToContainTextAsync("v38–39"); // a step sampled with two versions (staleness 1)
+        var failed = p.Page.Locator("[data-experiment='eval-only']");
+        await Expect(failed).ToContainTextAsync("No training steps yet.");
+        await Expect(failed.Locator(".message.error")).ToContainTextAsync("could not load model");
         await p.Page.ScreenshotAsync(new() { Path = Screenshots.PathOf("training"), FullPage = true });
         Assert.Empty(p.Errors());
     }
 
     private static string SampleExperiments()
     {
-        var steps = Enumerable.Range(1, 40).Select(i => new
+        var steps = Enumerable.Range(0, 40).Select(i => new StepReport(
+            Step: i, SampledVersionMin: Math.Max(0, i - 1), SampledVersionMax: i, Version: i + 1,
+            MeanReward: Math.Round(0.2 + 0.5 * (1 - Math.Exp(-i / 12.0)) + 0.03 * Math.Sin(i), 3),
+            Pass1: Math.Round(0.15 + 0.45 * (1 - Math.Exp(-i / 15.0)), 3),
+            Tokens: 48_000 + 500 * i, Trained: 64, Stale: i % 7 == 0 ? 3 : 0, InfraExcluded: i % 11 == 0 ? 2 : 0,
+            GroupsTrained: 8, GroupsSkipped: 0, RolloutSeconds: 31.5 + i % 4, WaitSeconds: 2, TrainSeconds: 12.25, SyncSeconds: 0.4,
+            Loss: -0.01, ClipFraction: 0.02)).ToList();
+        var evaluations = new[]
         {
-            step = i,
-            weightVersion = i,
-            meanReward = Math.Round(0.2 + 0.5 * (1 - Math.Exp(-i / 12.0)) + 0.03 * Math.Sin(i), 3),
-            pass1 = Math.Round(0.15 + 0.45 * (1 - Math.Exp(-i / 15.0)), 3),
-            tokens = 48_000 + 500 * i,
-            trained = 64,
-            stale = i % 7 == 0 ? 3 : 0,
-            infraExcluded = i % 11 == 0 ? 2 : 0,
-            rolloutSeconds = 31.5 + i % 4,
-            trainSeconds = 12.25,
-        });
-        var evaluations = new[] { new { step = 10, pass1 = 0.41, passK = 0.58, k = 8 }, new { step = 20, pass1 = 0.47, passK = 0.63, k = 8 }, new { step = 40, pass1 = 0.52, passK = 0.65, k = 8 } };
-        return System.Text.Json.JsonSerializer.Serialize(new object[]
+            new EvaluationReport(0, 10, 10, 12, 48, 4, 0.41, 0.58, 0),
+            new EvaluationReport(1, 20, 20, 12, 48, 4, 0.47, 0.63, 0),
+            new EvaluationReport(2, 40, 40, 12, 48, 4, 0.52, 0.65, 1),
+        };
+        var spec = new ExperimentSpec { Id = "gspo-touch-small", Dataset = BuiltInSuites.Touch, Steps = 60, Staleness = 1 };
+        return JsonSerializer.Serialize(new[]
         {
-            new { id = "gspo-swe-small", status = "running", steps, evaluations },
-            new { id = "eval-only", status = "finished", steps = Array.Empty<object>(), evaluations = new[] { new { step = 0, pass1 = 0.3, passK = 0.5, k = 4 } } },
-        });
+            new ExperimentReport("gspo-touch-small", ExperimentStatuses.Running, spec, 0, 40, 41, steps, evaluations, 17, false, null),
+            new ExperimentReport("eval-only", ExperimentStatuses.Failed, spec with { Id = "eval-only" }, 0, 0, 0, [],
+                [new EvaluationReport(0, 0, 0, 12, 48, 4, 0.3, 0.5, 0)], 0, false, "the trainer could not load model 'megaflow-policy': no such file"),
+        }, ManagementJson.Options);
     }
 }

@@ -16,6 +16,7 @@ public static class RouteFailures
     public static RouteFailure Classify(Exception? error) => error switch
     {
         NodeNotStartedException e => new(StatusCodes.Status503ServiceUnavailable, "starting", e.Message, true),
+        Training.NoTrainerException e => new(StatusCodes.Status503ServiceUnavailable, "no_trainer", e.Message, true),
         NotAnsweredException e => new(StatusCodes.Status504GatewayTimeout, "timeout", e.Message, true),
         AskTimeoutException => new(StatusCodes.Status504GatewayTimeout, "timeout", "the cluster did not answer in time (is the scheduler or the shard's node reachable?)", true),
         BadHttpRequestException e => new(StatusCodes.Status400BadRequest, "bad_request", e.Message, true),

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Hosting;
 using MegaFlow.Contracts.Tasks;
@@ -48,28 +46,11 @@ public static class TrainCommand
         EvalEvery = 6,
     };
 
-    public static readonly JsonSerializerOptions SpecJson = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        NumberHandling = JsonNumberHandling.Strict,
-    };
-
-    /// <summary>Reads a spec file; a malformed one throws <see cref="ArgumentException"/> naming the field.</summary>
+    /// <summary>Reads a spec file (validated later, after --steps); a malformed one throws <see cref="ArgumentException"/> naming the field.</summary>
     public static ExperimentSpec Read(string path)
     {
-        try
-        {
-            return JsonSerializer.Deserialize<ExperimentSpec>(File.ReadAllBytes(path), SpecJson)
-                   ?? throw new ArgumentException($"{path}: the file holds null, not an experiment spec");
-        }
-        catch (JsonException e)
-        {
-            throw new ArgumentException($"{path}: {(e.Path is { Length: > 1 } p ? $"field '{p.TrimStart('$', '.')}': " : "")}{e.Message.Split(" Path:")[0]}");
-        }
-        catch (IOException e)
-        {
-            throw new ArgumentException($"--spec: {e.Message}");
-        }
+        var bound = ExperimentSpecJson.BindFile(path);
+        return bound.Spec ?? throw new ArgumentException($"{path}: {string.Join("; ", bound.Errors)}");
     }
 
     public static async Task<int> RunAsync(NodeSettings settings, ExperimentSpec spec, bool fresh, TextWriter error)

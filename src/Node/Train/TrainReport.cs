@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MegaFlow.Cli.Palettes;
 using MegaFlow.Contracts.Training;
 using MegaFlow.Domain.Training;
 using Spectre.Console;
@@ -14,30 +15,10 @@ public static class TrainReport
     {
         // Redirected output (CI, a log file) would be cut to 80 columns, wrapping every number.
         if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 150);
-        var steps = new Table().Border(TableBorder.Rounded).Title($"[bold]experiment {Markup.Escape(r.Id)}: {r.Status}[/]");
-        foreach (var column in new[] { "step", "sampled v", "→ v", "reward", "pass@1", "tokens", "trained", "stale", "infra", "rollout s", "wait s", "train s", "sync s" })
-            steps.AddColumn(new TableColumn(column).RightAligned());
-        foreach (var s in r.Steps)
-            steps.AddRow(s.Step.ToString(), Versions(s), s.Version.ToString(), F(s.MeanReward, "F3"), F(s.Pass1, "F3"), s.Tokens.ToString(),
-                s.Trained.ToString(), s.Stale.ToString(), s.InfraExcluded.ToString(), F(s.RolloutSeconds, "F1"), F(s.WaitSeconds, "F1"),
-                F(s.TrainSeconds, "F1"), F(s.SyncSeconds, "F2"));
-        AnsiConsole.Write(steps);
-        if (r.Evaluations.Count > 0)
-        {
-            var evals = new Table().Border(TableBorder.Rounded).Title("[bold]held-out evaluation[/]");
-            foreach (var column in new[] { "after step", "weights", "problems", "samples", "pass@1", "pass@k", "k", "infra" })
-                evals.AddColumn(new TableColumn(column).RightAligned());
-            foreach (var e in r.Evaluations)
-                evals.AddRow(e.AfterStep.ToString(), $"v{e.Version}", e.Problems.ToString(), e.Samples.ToString(), F(e.Pass1, "F3"), F(e.PassK, "F3"),
-                    e.K.ToString(), e.InfraExcluded.ToString());
-            AnsiConsole.Write(evals);
-        }
-        if (r.Error is not null) AnsiConsole.MarkupLine($"[red]error[/]: {Markup.Escape(r.Error)}");
+        ExperimentTables.Write(AnsiConsole.Console, r);
     }
 
-    private static string Versions(StepReport s) => s.SampledVersionMin == s.SampledVersionMax ? $"v{s.SampledVersionMin}" : $"v{s.SampledVersionMin}-{s.SampledVersionMax}";
-
-    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+    private static string Versions(StepReport s) => ExperimentTables.SampledVersions(s);
 
     /// <summary>Writes results.json, steps.md and reward.svg into <paramref name="folder"/>; returns the SVG's path.</summary>
     public static string Save(ExperimentReport r, string folder)

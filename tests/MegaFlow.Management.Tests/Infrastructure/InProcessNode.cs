@@ -41,13 +41,14 @@ public sealed class InProcessNode : IAsyncDisposable
     /// <summary>The node's actors as the management API sees them.</summary>
     public ManagementNode Node => _host.Services.GetRequiredService<ManagementNode>();
 
-    public static async Task<InProcessNode> StartAsync(IEnvironmentProvider? provider = null)
+    /// <param name="roles">Default: scheduler and worker (no trainer).</param>
+    public static async Task<InProcessNode> StartAsync(IEnvironmentProvider? provider = null, IReadOnlyList<string>? roles = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "megaflow-inproc", Guid.NewGuid().ToString("N")[..10]);
         var port = MegaflowProcess.FreePort();
         var log = new CapturedLog();
         var host = NodeHost.Build(
-            new NodeSettings { Port = 0, DataDir = dir, Provider = "simulated", Roles = ["scheduler", "worker"] },
+            new NodeSettings { Port = 0, DataDir = dir, Provider = "simulated", Roles = roles ?? ["scheduler", "worker"] },
             LogLevel.Warning,
             new ManagementSettings { Port = port, Token = Token, TokenFile = Path.Combine(dir, ManagementSettings.TokenFileName) },
             provider: provider,
