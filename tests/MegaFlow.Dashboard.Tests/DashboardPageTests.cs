@@ -161,7 +161,7 @@ public sealed class DashboardPageTests(DashboardFixture f)
             Pass1: Math.Round(0.15 + 0.45 * (1 - Math.Exp(-i / 15.0)), 3),
             Tokens: 48_000 + 500 * i, Trained: 64, Stale: i % 7 == 0 ? 3 : 0, InfraExcluded: i % 11 == 0 ? 2 : 0,
             GroupsTrained: 8, GroupsSkipped: 0, RolloutSeconds: 31.5 + i % 4, WaitSeconds: 2, TrainSeconds: 12.25, SyncSeconds: 0.4,
-            Loss: -0.01, ClipFraction: 0.02)).ToList();
+            Loss: -0.01, ClipFraction: 0.02, FirstRatioDeviation: 1e-7)).ToList();
         var evaluations = new[]
         {
             new EvaluationReport(0, 10, 10, 12, 48, 4, 0.41, 0.58, 0),

@@ -33,7 +33,7 @@ public static class TrainCommand
         Dataset = BuiltInSuites.Touch,
         TasksPerStep = 6,
         Replicas = 8,
-        Steps = 12,
+        Steps = 8,
         // Large minibatches: a step's time is the GRU's sequential passes over the prompts, nearly
         // independent of how many sequences share a pass.
         MinibatchSize = 64,
@@ -41,9 +41,9 @@ public static class TrainCommand
         LearningRate = 2e-3,
         MaxRounds = 3,
         Staleness = 0,
-        EvalTasks = 12,
+        EvalTasks = 8,
         EvalReplicas = 4,
-        EvalEvery = 6,
+        EvalEvery = 4,
     };
 
     /// <summary>Reads a spec file (validated later, after --steps); a malformed one throws <see cref="ArgumentException"/> naming the field.</summary>

@@ -47,6 +47,50 @@ public sealed class TrainingExperimentTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_policy_learns_the_builtin_suite_from_the_random_baseline_to_09_of_the_optimum_trained_only_on_policy()
+    {
+        await using var run = await TrainingRun.StartAsync(output);
+        // The main job's experiment (megaflow train), shorter: synchronous (S = 0), so every sample must
+        // come from exactly the version its step trains.
+        var spec = Small("learn") with
+        {
+            TasksPerStep = 6, Replicas = 8, Steps = 8, MinibatchSize = 64, LearningRate = 2e-3, Staleness = 0,
+            EvalTasks = 8, EvalReplicas = 4, EvalEvery = 8,
+        };
+
+        var report = await run.RunAsync(spec, TimeSpan.FromMinutes(10));
+
+        Assert.Equal(ExperimentStatuses.Completed, report.Status);
+        output.WriteLine($"rewards {string.Join(" ", report.Steps.Select(s => s.MeanReward.ToString("F2")))}; held-out pass@1 " +
+                         string.Join(" -> ", report.Evaluations.Select(e => $"{e.Pass1:F2} (v{e.Version})")));
+        Assert.True(report.Steps[0].MeanReward < 0.8, $"the untrained policy already scores {report.Steps[0].MeanReward:F3}");
+        var last = report.Steps.TakeLast(2).Average(s => s.MeanReward);
+        Assert.True(last >= 0.9 * MegaFlow.Domain.Training.TouchSuite.Optimum, $"last two steps' mean reward {last:F3} < 0.9");
+        Assert.True(report.Evaluations[^1].Pass1 > report.Evaluations[0].Pass1, "held-out pass@1 did not rise");
+
+        // From the trainer's journal: each trajectory taken once, and trained only with the version it was sampled with.
+        var trainedEvents = await run.Events<StepTrained>("learn");
+        Assert.Equal(8, trainedEvents.Count);
+        var all = trainedEvents.SelectMany(e => e.Trained.Concat(e.Stale).Concat(e.InfraExcluded).Concat(e.Unused)).ToList();
+        Assert.Equal(all.Count, all.Distinct().Count());
+        Assert.Equal(8 * 48, all.Count);
+        var version = report.StartVersion;
+        foreach (var e in trainedEvents.OrderBy(e => e.Report.Step))
+        {
+            Assert.Empty(e.Stale);
+            Assert.True(e.Report.FirstRatioDeviation < 1e-4, $"step {e.Report.Step}: the trainer's log-probs differ from the sampler's by {e.Report.FirstRatioDeviation}");
+            foreach (var id in e.Trained)
+            {
+                var trajectory = System.Text.Json.JsonSerializer.Deserialize<Trajectory>(
+                    await File.ReadAllBytesAsync(Path.Combine(run.Storage.DataDir, "artifacts", TrajectoryPaths.For(id.Split('/')[0], int.Parse(id.Split('/')[1])))))!;
+                Assert.All(trajectory.Turns, t => Assert.Equal(version, t.WeightVersion));
+            }
+            Assert.Equal((version, version), (e.Report.SampledVersionMin, e.Report.SampledVersionMax));
+            version = e.Report.Version;
+        }
+    }
+
+    [Fact]
     public async Task An_environment_lost_in_a_group_is_excluded_from_its_advantages_and_counted()
     {
         // The environment of one replica fails as soon as its agent runs a command: an infrastructure failure.
