@@ -13,8 +13,12 @@ public sealed class NodeProcessCluster : IAsyncDisposable
     private readonly string _database;
     private readonly string _dir;
 
-    private NodeProcessCluster(List<MegaflowProcess> nodes, List<int> ports, List<int> managementPorts, string database, string dir, string connectionString)
+    private readonly List<Dictionary<string, string>> _env;
+
+    private NodeProcessCluster(List<MegaflowProcess> nodes, List<int> ports, List<int> managementPorts, string database, string dir, string connectionString,
+        List<Dictionary<string, string>> env)
     {
+        _env = env;
         ConnectionString = connectionString;
         Nodes = nodes;
         Ports = ports;
@@ -67,6 +71,7 @@ public sealed class NodeProcessCluster : IAsyncDisposable
         var seeds = string.Join(",", ports.Select(p => $"akka.tcp://megaflow@127.0.0.1:{p}"));
         var cs = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
         var managementPorts = ports.Select(_ => MegaflowProcess.FreePort()).ToList();
+        var nodeVariables = new List<Dictionary<string, string>>();
         var nodes = ports.Select((port, i) =>
         {
             var variables = new Dictionary<string, string>
@@ -82,9 +87,10 @@ public sealed class NodeProcessCluster : IAsyncDisposable
             };
             foreach (var (k, v) in env ?? new Dictionary<string, string>()) variables[k] = v;
             foreach (var (k, v) in nodeEnv?.Invoke(i) ?? new Dictionary<string, string>()) variables[k] = v;
+            nodeVariables.Add(variables);
             return MegaflowProcess.Start(variables, "node");
         }).ToList();
-        var cluster = new NodeProcessCluster(nodes, ports, managementPorts, database, dir, cs);
+        var cluster = new NodeProcessCluster(nodes, ports, managementPorts, database, dir, cs, nodeVariables);
         try
         {
             await WaitForFormationAsync(nodes, ports);
@@ -95,6 +101,14 @@ public sealed class NodeProcessCluster : IAsyncDisposable
             throw;
         }
         return cluster;
+    }
+
+    /// <summary>Starts node <paramref name="i"/> again with the same variables (address, data, roles), as after a reboot.</summary>
+    public MegaflowProcess Restart(int i)
+    {
+        Nodes[i].Dispose();
+        Nodes[i] = MegaflowProcess.Start(_env[i], "node");
+        return Nodes[i];
     }
 
     private static async Task WaitForFormationAsync(List<MegaflowProcess> nodes, List<int> ports)
