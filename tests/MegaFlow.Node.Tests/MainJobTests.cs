@@ -45,6 +45,37 @@ public sealed class MainJobTests : IDisposable
     }
 
     [Fact]
+    public async Task The_training_main_job_runs_steps_end_to_end_prints_the_step_table_and_saves_the_reward_curve()
+    {
+        // The README's first command with fewer steps: the whole loop (model service, gateway,
+        // trajectories, GSPO steps, weight hand-over) in one embedded node.
+        using var train = MegaflowProcess.Start(Env(), "train", "--steps", "2");
+        Assert.True(0 == await train.WaitForExitAsync(TimeSpan.FromMinutes(6)), train.Output);
+        Assert.Contains("experiment main: completed", train.Output);
+        Assert.Contains("step 2/2", train.Output); // the progress line
+        Assert.Contains("held-out evaluation", train.Output);
+        var folder = Path.Combine(_dataDir, "experiments", "main");
+        var svg = await File.ReadAllTextAsync(Path.Combine(folder, "reward.svg"));
+        Assert.StartsWith("<svg", svg);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(svg, "<circle"));
+        var results = System.Text.Json.JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(folder, "results.json"))).RootElement;
+        Assert.Equal(2, results.GetProperty("steps").GetArrayLength());
+        // Lineage: each step names the version it sampled with and the one it left (the same when nothing was learned).
+        Assert.All(results.GetProperty("steps").EnumerateArray(), s => Assert.True(s.GetProperty("version").GetInt64() >= s.GetProperty("sampledVersionMax").GetInt64()));
+
+        // A bad spec file: refused naming the field, nothing started (no journal written).
+        var bad = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(bad, """{ "id": "x", "dataset": "builtin:touch-v1", "replicas": 1 }""");
+        var fresh = Env();
+        fresh["MEGAFLOW_DATA_DIR"] = _dataDir + "-bad";
+        using var refused = MegaflowProcess.Start(fresh, "train", "--spec", bad);
+        Assert.Equal(2, await refused.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("replicas", refused.Output);
+        Assert.False(Directory.Exists(_dataDir + "-bad"), "a refused spec created the data folder");
+        File.Delete(bad);
+    }
+
+    [Fact]
     public async Task Tasks_export_writes_one_result_line_per_finished_task_that_agrees_with_the_demo_summary()
     {
         int expectedPassed;

@@ -25,6 +25,9 @@ public sealed class TrainerCrashTests(ITestOutputHelper output)
             megaflow.agents.model-endpoint = "http://127.0.0.1:{modelPort}/v1"
             megaflow.agents.retries = 1
             megaflow.agents.retry-backoff = 100ms
+            # Training steps take both cores for seconds at a time: a heartbeat late by a few seconds
+            # must not get a live node downed (the killed one is still detected within ~15 s).
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 10s
             """,
             provider: "local",
             env: new Dictionary<string, string> { ["MEGAFLOW_DATA_DIR"] = shared },
