@@ -73,6 +73,7 @@ public static class TrainCommand
         };
         AnsiConsole.MarkupLine($"[bold]MegaFlow train[/]: experiment [blue]{spec.Id}[/] on {spec.Dataset}: {spec.Steps} steps of {spec.TasksPerStep} problems × {spec.Replicas} replicas, " +
                                $"staleness {spec.Staleness}, data in [blue]{Markup.Escape(Path.GetFullPath(settings.DataDir))}[/]");
+        // The node's own log stays quiet under the progress line; MEGAFLOW_TRAIN_LOG=info shows it (the trainer's step lines among it).
         using var host = NodeHost.Build(settings, Environment.GetEnvironmentVariable("MEGAFLOW_TRAIN_LOG") == "info" ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Error,
             model: new ModelServiceSettings { Port = port, Name = "megaflow-policy" });
         await host.StartAsync();

@@ -218,8 +218,6 @@ internal sealed class TrainingRun : IAsyncDisposable
 
     public IActorRef Trainer => Akka.Hosting.ActorRegistry.For(Node.System).Get<ActorKeys.Trainer>();
 
-    public IArtifactStore Artifacts => new LocalFolderArtifactStore(Path.Combine(Storage.DataDir, "artifacts"));
-
     public static async Task<TrainingRun> StartAsync(ITestOutputHelper output, Func<string, IEnvironmentProvider>? provider = null)
     {
         var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
