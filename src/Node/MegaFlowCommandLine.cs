@@ -105,7 +105,8 @@ public static class MegaFlowCommandLine
         {
             var experiment = p.GetValue(spec) is { } file ? Train.TrainCommand.Read(file) : Train.TrainCommand.Default;
             if (p.GetValue(steps) is { } n) experiment = experiment with { Steps = n };
-            return Train.TrainCommand.RunAsync(settings, experiment, p.GetValue(fresh), host.Error);
+            var management = ManagementSettings.FromEnvironment(settings.DataDir, host.Env);
+            return Train.TrainCommand.RunAsync(settings, experiment, p.GetValue(fresh), management.Enabled ? management : null, host.Error);
         }));
         return train;
     }

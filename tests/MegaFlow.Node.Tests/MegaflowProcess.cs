@@ -34,9 +34,9 @@ public sealed class MegaflowProcess : IDisposable
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
-        // Every node serves the management API; a free port unless the test chose one, so nodes of
+        // Every node (and `train`) serves the management API; a free port unless the test chose one, so nodes of
         // parallel test runs on one machine never fight over the default port.
-        if (args.FirstOrDefault() == "node" && !env.ContainsKey("MEGAFLOW_MANAGEMENT_PORT"))
+        if (args.FirstOrDefault() is "node" or "train" && !env.ContainsKey("MEGAFLOW_MANAGEMENT_PORT"))
             psi.Environment["MEGAFLOW_MANAGEMENT_PORT"] = FreePort().ToString();
         return new MegaflowProcess(Process.Start(psi)!);
     }

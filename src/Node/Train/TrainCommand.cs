@@ -6,6 +6,7 @@ using Akka.Hosting;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Contracts.Training;
 using MegaFlow.Hosting;
+using MegaFlow.Management;
 using MegaFlow.Hosting.Persistence;
 using MegaFlow.ModelService.Hosting;
 using MegaFlow.Protocol;
@@ -53,7 +54,8 @@ public static class TrainCommand
         return bound.Spec ?? throw new ArgumentException($"{path}: {string.Join("; ", bound.Errors)}");
     }
 
-    public static async Task<int> RunAsync(NodeSettings settings, ExperimentSpec spec, bool fresh, TextWriter error)
+    /// <param name="management">The management API and dashboard while it trains (null: none, MEGAFLOW_MANAGEMENT=off).</param>
+    public static async Task<int> RunAsync(NodeSettings settings, ExperimentSpec spec, bool fresh, ManagementSettings? management, TextWriter error)
     {
         // Checked before anything starts: a bad spec leaves no data folder, journal or task behind.
         var errors = ExperimentSpecValidator.Validate(spec);
@@ -75,8 +77,19 @@ public static class TrainCommand
                                $"staleness {spec.Staleness}, data in [blue]{Markup.Escape(Path.GetFullPath(settings.DataDir))}[/]");
         // The node's own log stays quiet under the progress line; MEGAFLOW_TRAIN_LOG=info shows it (the trainer's step lines among it).
         using var host = NodeHost.Build(settings, Environment.GetEnvironmentVariable("MEGAFLOW_TRAIN_LOG") == "info" ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Error,
-            model: new ModelServiceSettings { Port = port, Name = "megaflow-policy" });
-        await host.StartAsync();
+            management: management, model: new ModelServiceSettings { Port = port, Name = "megaflow-policy" });
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (IOException e) when (management is not null && e.Message.Contains("bind", StringComparison.OrdinalIgnoreCase))
+        {
+            error.WriteLine($"megaflow train: dashboard: {e.Message} (set MEGAFLOW_MANAGEMENT_PORT, or MEGAFLOW_MANAGEMENT=off)");
+            return 1;
+        }
+        // The reward curve live, while it trains: the node's dashboard (read-only without the token).
+        if (management is not null)
+            AnsiConsole.MarkupLine($"dashboard: [blue]http://{management.Address}:{management.Port}/dashboard/#/training[/]");
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var trainer = host.Services.GetRequiredService<ActorRegistry>().Get<ActorKeys.Trainer>();
         try

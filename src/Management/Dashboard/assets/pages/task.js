@@ -38,7 +38,7 @@ export async function render(main, { id }) {
         h("p", {}, cancel, " ", h("span", { class: "muted" }, "needs the node's token"))),
       t.score?.output ? [h("h2", {}, "Score output"), h("pre", {}, excerpt(t.score.output))] : null,
       h("h2", {}, "Attempts"),
-      attempts(t),
+      h("div", { id: "task-attempts" }, attempts(t)),
       h("h2", {}, `Steps of attempt ${t.attempt}`),
       steps(t),
       h("h2", {}, "Model calls"),
@@ -48,7 +48,9 @@ export async function render(main, { id }) {
 
   function attempts(t) {
     const rows = (t.history ?? []).map(a => [num(a.attempt), a.outcome, a.reason ?? "", num(a.steps), a.lease?.node ?? "", dateTime(a.admittedAt), dateTime(a.endedAt)]);
-    rows.push([num(t.attempt), h("span", {}, badge(t.status), " (current)"), t.failureReason ?? "", num(t.steps?.length ?? 0), t.lease?.node ?? "", dateTime(t.admittedAt), dateTime(t.finishedAt)]);
+    // A finished task's history already holds its last attempt; a running one's does not yet.
+    if (!(t.history ?? []).some(a => a.attempt === t.attempt))
+      rows.push([num(t.attempt), h("span", {}, badge(t.status), " (current)"), t.failureReason ?? "", num(t.steps?.length ?? 0), t.lease?.node ?? "", dateTime(t.admittedAt), dateTime(t.finishedAt)]);
     return table(null, [{ label: "Attempt", num: true }, "Outcome", "Reason", { label: "Steps", num: true }, "Node", "Admitted", "Ended"], rows);
   }
 

@@ -12,12 +12,25 @@ export async function render(main, { live }) {
   main.append(h("h1", {}, "Training"), box);
   const controller = new AbortController();
 
+  // The trainer singleton lives on the oldest Up member with the trainer role. Without one, the page
+  // says so from the cluster view and does not ask the training route, whose 503 the browser would
+  // log as an error on every refresh. The view is read fresh (one small GET per refresh), not from
+  // the live sample, which may not have arrived yet when the page opens.
+  async function trainerMember() {
+    const view = await getJson("/api/cluster", controller.signal);
+    return view?.oldestByRole?.trainer ?? null;
+  }
+
   async function load() {
+    if (!(await trainerMember())) {
+      fill(box, h("p", { class: "empty", id: "no-trainer" }, "No trainer node: no member of the cluster has the trainer role."));
+      return;
+    }
     let experiments;
     try {
       experiments = await getJson("/api/training/experiments", controller.signal);
     } catch (e) {
-      // No trainer node in the cluster (or its singleton moving): the node says so at once (503 no_trainer).
+      // The trainer's node just left (or its singleton is moving): the node says so at once (503 no_trainer).
       if (e.status === 503 && e.code === "no_trainer") {
         fill(box, h("p", { class: "empty", id: "no-trainer" }, `No trainer node: ${e.message}`));
         return;
