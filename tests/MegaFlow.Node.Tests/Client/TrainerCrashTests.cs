@@ -32,10 +32,12 @@ public sealed class TrainerCrashTests(ITestOutputHelper output)
             # must not get a live node downed (the killed one is still detected within ~15 s).
             akka.cluster.failure-detector.acceptable-heartbeat-pause = 10s
             # The resolver downs every node when reachability looks unstable for longer than
-            # stable-after (5 s here) + this margin (default 3/4 of it). With both cores busy its
-            # decision tick once ran 4 s late and read the one change (the kill) as instability: a
-            # margin as wide as production's (15 s with stable-after 20 s) keeps the safety.
-            akka.cluster.split-brain-resolver.down-all-when-unstable = 15s
+            # stable-after + a margin. With the machine overloaded (load 20-40: other builds and
+            # clusters beside this test) it did so twice after the one change this test makes (the
+            # kill), at 9 s and, with a 15 s margin, at 20 s, taking the whole cluster down. This
+            # test is about the trainer's resume, so it runs without that rule; production keeps it
+            # (Akka's default: on, 3/4 of stable-after).
+            akka.cluster.split-brain-resolver.down-all-when-unstable = off
             """,
             provider: "local",
             env: new Dictionary<string, string> { ["MEGAFLOW_DATA_DIR"] = shared },
@@ -90,7 +92,7 @@ public sealed class TrainerCrashTests(ITestOutputHelper output)
         {
             // What each node process said, for whoever reads the failure.
             for (var i = 0; i < cluster.Nodes.Count; i++)
-                output.WriteLine($"---- node {i} ----\n{string.Join('\n', cluster.Nodes[i].Output.Split('\n').Where(l => !l.Contains("DEBUG")).TakeLast(60))}");
+                output.WriteLine($"---- node {i} ----\n{string.Join('\n', cluster.Nodes[i].Output.Split('\n').Where(l => !l.Contains("DEBUG")).TakeLast(150))}");
             throw;
         }
         finally
