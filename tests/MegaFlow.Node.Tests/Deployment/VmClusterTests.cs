@@ -25,7 +25,10 @@ public sealed class VmClusterTests(ITestOutputHelper output)
         foreach (var h in hosts)
             await vms.StartAsync(h, new() { ["MEGAFLOW_SEEDS"] = seeds, ["MEGAFLOW_ROLES"] = h == 12 ? "worker" : "scheduler,worker" });
 
-        await vms.WaitForMembersUpAsync(10, hosts, Formation);
+        // Every node must see every member Up before one dies: a member whose Up has not reached the
+        // survivors yet is not counted by their split brain resolver (1 of 2 would lose to the dead seed).
+        foreach (var h in hosts)
+            await vms.WaitForMembersUpAsync(h, hosts, Formation);
         output.WriteLine($"3 nodes Up after {(DateTime.UtcNow - started).TotalSeconds:F1} s");
 
         // The seed that formed the cluster joined itself; the other seed and the worker joined it.
