@@ -113,7 +113,9 @@ public sealed class VmClusterTests(ITestOutputHelper output)
                 }
                 var admin = new NpgsqlConnectionStringBuilder(Admin);
                 var target = new IPEndPoint((await Dns.GetHostAddressesAsync(admin.Host!)).First(), admin.Port);
-                var relayed = new NpgsqlConnectionStringBuilder(Admin) { Host = net.HostAddress, Port = net.Forward(target), Database = database };
+                // A 60 s connect timeout (Npgsql's default is 15 s): three nodes opening their first connection
+                // at once on a loaded 2-core machine once took longer, and the node exits when it cannot.
+                var relayed = new NpgsqlConnectionStringBuilder(Admin) { Host = net.HostAddress, Port = net.Forward(target), Database = database, Timeout = 60 };
                 var dir = Path.Combine(Path.GetTempPath(), "megaflow-vms", database);
                 Directory.CreateDirectory(dir);
                 var config = Path.Combine(dir, "node.conf");
