@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/postgres.sh
+# The VM tests (tests/MegaFlow.Node.Tests/Deployment) put nodes in network namespaces: iproute2's `ip`.
+command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 # The Docker tests (tests/MegaFlow.Docker.Tests) need a running engine and the local images; a
 # failure to provide them fails the run (CI must not silently skip the Docker tests).
 bash scripts/docker.sh

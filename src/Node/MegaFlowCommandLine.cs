@@ -1,3 +1,4 @@
+using MegaFlow.Node.Bootstrap;
 using System.CommandLine;
 using MegaFlow.Hosting;
 using MegaFlow.Cli;
@@ -138,7 +139,9 @@ public static class MegaFlowCommandLine
         };
         // The `model` role serves the policy over the OpenAI API on its own port (MEGAFLOW_MODEL_*).
         var model = settings.Roles.Contains("model") ? ModelServiceSettings.FromEnvironment(host.Env) : null;
-        using var node = NodeHost.Build(settings, LogLevel.Information, management, jsonLogs, model: model);
+        // Cluster Bootstrap instead of the static seed list (MEGAFLOW_BOOTSTRAP, MEGAFLOW_CONTACT_POINTS).
+        var bootstrap = BootstrapSettings.FromEnvironment(settings, host.Env);
+        using var node = NodeHost.Build(settings, LogLevel.Information, management, jsonLogs, model: model, bootstrap: bootstrap);
         try
         {
             await node.RunAsync();

@@ -7,6 +7,7 @@ using MegaFlow.Environments;
 using MegaFlow.Management;
 using MegaFlow.Management.Metrics;
 using MegaFlow.ModelService.Hosting;
+using MegaFlow.Node.Bootstrap;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,8 +25,10 @@ public static class NodeHost
     /// <param name="provider">The environment provider, instead of the one the configuration names (tests).</param>
     /// <param name="logging">More logging configuration after the node's own (tests capture the log with it).</param>
     /// <param name="model">The model API's settings (nodes with the `model` role); null serves no model.</param>
+    /// <param name="bootstrap">Cluster Bootstrap instead of static seeds (MEGAFLOW_BOOTSTRAP); null joins through the seeds.</param>
     public static IHost Build(NodeSettings settings, LogLevel logLevel = LogLevel.Warning, ManagementSettings? management = null, bool jsonLogs = false,
-        IEnvironmentProvider? provider = null, Action<ILoggingBuilder>? logging = null, ModelServiceSettings? model = null)
+        IEnvironmentProvider? provider = null, Action<ILoggingBuilder>? logging = null, ModelServiceSettings? model = null,
+        BootstrapSettings? bootstrap = null)
     {
         var hostBuilder = Host.CreateDefaultBuilder()
             .ConfigureLogging(l =>
@@ -51,7 +54,9 @@ public static class NodeHost
                 {
                     // Tables first (one node at a time), before any persistent actor starts.
                     SchemaInitializer.Ensure(settings);
-                    builder.WithMegaFlowNode(settings, new NodeComponents(provider)).WithClusterJoin(settings);
+                    builder.WithMegaFlowNode(settings, new NodeComponents(provider));
+                    if (bootstrap is null) builder.WithClusterJoin(settings);
+                    else builder.WithClusterBootstrap(bootstrap);
                     if (managementNode is not null) builder.AddHocon(PersistedEventCounter.Hocon, HoconAddMode.Prepend);
                     // Akka's log goes through Microsoft.Extensions.Logging, so one level and format rule both.
                     builder.ConfigureLoggers(l =>

@@ -41,6 +41,27 @@ public sealed class MegaflowProcess : IDisposable
         return new MegaflowProcess(Process.Start(psi)!);
     }
 
+    /// <summary>
+    /// Runs `megaflow` inside a network namespace (<c>ip netns exec NS dotnet megaflow.dll ARGS</c>): a
+    /// "host" with its own addresses. <c>ip netns exec</c> replaces itself with dotnet, so this process
+    /// is the node's and a kill reaches it directly.
+    /// </summary>
+    public static MegaflowProcess StartInNamespace(string netns, IDictionary<string, string> env, params string[] args)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "netns", "exec", netns, "dotnet", Path.Combine(AppContext.BaseDirectory, "megaflow.dll") }.Concat(args))
+            psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        return new MegaflowProcess(Process.Start(psi)!);
+    }
+
+    /// <summary>SIGKILL, as a crashed machine: no coordinated shutdown, no leaving.</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     public async Task WaitForOutputAsync(string text, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
