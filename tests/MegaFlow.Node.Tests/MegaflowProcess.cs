@@ -24,6 +24,8 @@ public sealed class MegaflowProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int Id => _process.Id;
+
     public static MegaflowProcess Start(IDictionary<string, string> env, params string[] args) => StartDll("megaflow.dll", env, args);
 
     /// <summary>Runs another program: a dll built next to the tests, or one at a full path.</summary>

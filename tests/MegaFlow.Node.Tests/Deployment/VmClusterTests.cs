@@ -80,6 +80,7 @@ public sealed class VmClusterTests(ITestOutputHelper output)
     private sealed class VmCluster : IAsyncDisposable
     {
         private readonly Dictionary<int, MegaflowProcess> _nodes = [];
+        private readonly Dictionary<int, string> _namespaces = [];
         private readonly string _database;
         private readonly string _connectionString;
         private readonly string _dir;
@@ -154,6 +155,7 @@ public sealed class VmClusterTests(ITestOutputHelper output)
                 ["MEGAFLOW_CONFIG"] = _config,
             };
             foreach (var (k, v) in env) variables[k] = v;
+            _namespaces[host] = ns;
             _nodes[host] = MegaflowProcess.StartInNamespace(ns, variables, "node");
         }
 
@@ -185,9 +187,24 @@ public sealed class VmClusterTests(ITestOutputHelper output)
                 if (dead.Count > 0) break;
                 await Task.Delay(500);
             }
-            throw new TimeoutException($"{Net.Address(observer)} did not list {string.Join(", ", hosts.Select(Net.Address))} as Up within {timeout}; "
+            var diagnostics = new List<string>();
+            foreach (var (h, n) in _nodes.Where(n => !n.Value.HasExited))
+                diagnostics.Add($"---- {Net.Address(h)}: {await DiagnoseAsync(h, n)}");
+            throw new TimeoutException(string.Join("\n", diagnostics) + $"\n{Net.Address(observer)} did not list {string.Join(", ", hosts.Select(Net.Address))} as Up within {timeout}; "
                 + $"it lists {(last is null ? "nothing" : string.Join(", ", last.Select(m => $"{m.Key} {m.Value}")))}\n"
                 + string.Join("\n", _nodes.Select(n => $"---- node {Net.Address(n.Key)} ({(n.Value.HasExited ? "exited" : "running")}):\n{Tail(n.Value.Output)}")));
+        }
+
+        /// <summary>What a node that does not answer is doing: its process state and its TCP connections.</summary>
+        private async Task<string> DiagnoseAsync(int host, MegaflowProcess node)
+        {
+            string state;
+            try { state = string.Join("; ", File.ReadLines($"/proc/{node.Id}/status").Where(l => l.StartsWith("State") || l.StartsWith("Threads"))); }
+            catch (IOException e) { state = e.Message; }
+            string sockets;
+            try { sockets = await NetnsNetwork.RunAsync("ip", "netns", "exec", _namespaces[host], "ss", "-tn"); }
+            catch (Exception e) { sockets = e.Message; }
+            return $"{state}; output {node.Output.Length} chars\n{sockets.Trim()}";
         }
 
         private static string Tail(string text) => text.Length <= 6000 ? text : "…" + text[^6000..];
