@@ -403,6 +403,7 @@ public static class MegaFlowNode
                     PartSize = s3.GetByteSize("part-size") ?? 8 * 1024 * 1024,
                     MaxAttempts = s3.GetInt("max-attempts", 5),
                     RequestTimeout = s3.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(60)),
+                    OutageTolerance = s3.GetTimeSpan("outage-tolerance", TimeSpan.FromSeconds(60)),
                 };
                 if (settings.Problems() is { Count: > 0 } problems)
                     throw new ConfigurationException("megaflow.artifacts.s3: " + string.Join("; ", problems));

@@ -31,6 +31,13 @@ public sealed record S3ArtifactSettings
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long an unreachable or failing (5xx) server is waited out, retrying with backoff, before a
+    /// request fails: the SDK's own attempts span seconds, a storage host restarting takes longer.
+    /// Zero: fail once the SDK's attempts are spent.
+    /// </summary>
+    public TimeSpan OutageTolerance { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Every problem with these settings, each naming its field; empty when usable.</summary>
     public IReadOnlyList<string> Problems()
     {
@@ -39,6 +46,7 @@ public sealed record S3ArtifactSettings
         if (Endpoint.Length > 0 && !Uri.TryCreate(Endpoint, UriKind.Absolute, out _)) problems.Add($"endpoint: '{Endpoint}' is not an absolute URL");
         if (PartSize < 5 * 1024 * 1024) problems.Add($"part-size: {PartSize} is below S3's minimum part of 5 MiB");
         if (MultipartThreshold < PartSize) problems.Add($"multipart-threshold: {MultipartThreshold} is below part-size {PartSize}");
+        if (OutageTolerance < TimeSpan.Zero) problems.Add($"outage-tolerance: {OutageTolerance} must not be negative");
         if (MaxAttempts < 1) problems.Add($"max-attempts: {MaxAttempts} must be at least 1");
         if (string.IsNullOrWhiteSpace(AccessKeyEnv)) problems.Add("access-key-env: required (the name of an environment variable)");
         if (string.IsNullOrWhiteSpace(SecretKeyEnv)) problems.Add("secret-key-env: required (the name of an environment variable)");

@@ -52,7 +52,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     {
         var objectKey = ObjectKey(key);
         var sha = Convert.ToHexStringLower(SHA256.HashData(content.Span));
-        try
+        await WithRetriesAsync("storing", objectKey, async () =>
         {
             if (content.Length >= _settings.MultipartThreshold)
                 await PutInPartsAsync(objectKey, content, sha, ct);
@@ -71,11 +71,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                 var response = await _s3.PutObjectAsync(request, ct);
                 CheckETag(objectKey, response.ETag, Convert.ToHexStringLower(MD5.HashData(content.Span)));
             }
-        }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Failure("storing", objectKey, e);
-        }
+            return true;
+        }, ct);
         return Location(key);
     }
 
@@ -90,26 +87,25 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     public async Task<byte[]?> ReadAsync(string key, CancellationToken ct)
     {
         var objectKey = ObjectKey(key);
-        try
+        return await WithRetriesAsync("reading", objectKey, async () =>
         {
-            using var response = await _s3.GetObjectAsync(_settings.Bucket, objectKey, ct);
-            using var buffer = new MemoryStream();
-            await response.ResponseStream.CopyToAsync(buffer, ct);
-            var bytes = buffer.ToArray();
-            var expected = response.Metadata[ShaMetadata];
-            // Objects put there by something else carry no digest of ours; what we wrote must match it.
-            if (!string.IsNullOrEmpty(expected) && !string.Equals(expected, Convert.ToHexStringLower(SHA256.HashData(bytes)), StringComparison.OrdinalIgnoreCase))
-                throw new ArtifactStoreException($"{Location(key)}: content does not match the SHA-256 stored with it (corrupted or replaced)");
-            return bytes;
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Failure("reading", objectKey, e);
-        }
+            try
+            {
+                using var response = await _s3.GetObjectAsync(_settings.Bucket, objectKey, ct);
+                using var buffer = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(buffer, ct);
+                var bytes = buffer.ToArray();
+                var expected = response.Metadata[ShaMetadata];
+                // Objects put there by something else carry no digest of ours; what we wrote must match it.
+                if (!string.IsNullOrEmpty(expected) && !string.Equals(expected, Convert.ToHexStringLower(SHA256.HashData(bytes)), StringComparison.OrdinalIgnoreCase))
+                    throw new ArtifactStoreException($"{Location(key)}: content does not match the SHA-256 stored with it (corrupted or replaced)");
+                return bytes;
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        }, ct);
     }
 
     /// <summary>Every object under this store's prefix (key relative to the prefix, size): for tests, exports and operators.</summary>
@@ -117,8 +113,10 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     {
         var found = new List<(string, long)>();
         var request = new ListObjectsV2Request { BucketName = _settings.Bucket, Prefix = _settings.Prefix + under };
-        try
+        await WithRetriesAsync("listing", request.Prefix, async () =>
         {
+            found.Clear();
+            request.ContinuationToken = null;
             ListObjectsV2Response page;
             do
             {
@@ -126,11 +124,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                 foreach (var o in page.S3Objects ?? []) found.Add((o.Key[_settings.Prefix.Length..], o.Size ?? 0));
                 request.ContinuationToken = page.NextContinuationToken;
             } while (page.IsTruncated == true);
-        }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Failure("listing", request.Prefix, e);
-        }
+            return true;
+        }, ct);
         return found;
     }
 
@@ -194,13 +189,48 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             throw new ArtifactStoreException($"s3://{_settings.Bucket}/{what}: the server's ETag {etag} does not match the bytes sent ({expected})");
     }
 
+    // The SDK retries each request MaxAttempts times within seconds. A server that stays unreachable or
+    // keeps answering 5xx (a storage host restarting, a network partition) is waited out for
+    // OutageTolerance, with backoff from 1 s up to 10 s between rounds, so a short outage delays tasks
+    // instead of failing them. A refusal (4xx: credentials, a missing bucket) is final at once.
+    private async Task<T> WithRetriesAsync<T>(string doing, string objectKey, Func<Task<T>> call, CancellationToken ct)
+    {
+        var started = DateTime.UtcNow;
+        var delay = TimeSpan.FromSeconds(1);
+        for (var round = 1; ; round++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (IsStoreFailure(e, ct))
+            {
+                var elapsed = DateTime.UtcNow - started;
+                var transient = IsTransient(e);
+                if (!transient || elapsed + delay > _settings.OutageTolerance)
+                    throw new ArtifactStoreException(
+                        $"S3 artifact store {(_settings.Endpoint.Length > 0 ? _settings.Endpoint : _settings.Region)}: {doing} s3://{_settings.Bucket}/{objectKey} " +
+                        (transient ? $"failed after {round * _settings.MaxAttempts} attempt(s) over {elapsed.TotalSeconds:0}s: " : "was refused: ") + e.Message, e);
+                await Task.Delay(delay, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
     // The server's refusals and the network's failures (refused connections, timeouts) alike, once
     // the SDK's retries are spent; not our own integrity errors, and not the caller's cancellation.
     private static bool IsStoreFailure(Exception e, CancellationToken ct) =>
         e is not ArtifactStoreException && !(e is OperationCanceledException && ct.IsCancellationRequested);
 
-    private ArtifactStoreException Failure(string doing, string objectKey, Exception e) => new(
-        $"S3 artifact store {(_settings.Endpoint.Length > 0 ? _settings.Endpoint : _settings.Region)}: {doing} s3://{_settings.Bucket}/{objectKey} failed after {_settings.MaxAttempts} attempt(s): {e.Message}", e);
+    // Worth waiting out: no answer at all (connection refused or reset, a timeout) or a server error.
+    private static bool IsTransient(Exception e) => e switch
+    {
+        AmazonServiceException { StatusCode: var status } when status != 0 =>
+            (int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout,
+        _ => true,
+    };
 
     private string ObjectKey(string key)
     {

@@ -87,7 +87,7 @@ public sealed class S3ArtifactStoreTests : IAsyncLifetime
     [Fact]
     public async Task A_killed_server_fails_the_save_after_retries_with_an_error_naming_the_endpoint()
     {
-        using var store = new S3ArtifactStore(_server.Settings());
+        using var store = new S3ArtifactStore(_server.Settings() with { OutageTolerance = TimeSpan.FromSeconds(3) });
         await store.SaveAsync("before", "ok"u8.ToArray(), default);
         _server.Kill();
 
@@ -95,7 +95,38 @@ public sealed class S3ArtifactStoreTests : IAsyncLifetime
 
         Assert.Contains(_server.Endpoint, e.Message);
         Assert.Contains("s3://megaflow-test/after", e.Message);
-        Assert.Contains("3 attempt(s)", e.Message);
+        Assert.Matches(@"failed after (6|9) attempt\(s\) over [0-9]+s", e.Message); // 3 per round, rounds 1 s and 2 s apart
+    }
+
+    [Fact]
+    public async Task A_server_down_for_less_than_the_outage_tolerance_is_waited_out_and_nothing_stored_is_lost()
+    {
+        using var store = new S3ArtifactStore(_server.Settings() with { OutageTolerance = TimeSpan.FromSeconds(30) });
+        var before = await store.SaveAsync("kept/before", "stored before the outage"u8.ToArray(), default);
+        _server.Kill();
+
+        var saving = store.SaveAsync("kept/during", "written during the outage"u8.ToArray(), default);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.False(saving.IsCompleted, "the save waits for the server rather than failing or pretending");
+        await _server.RestartAsync();
+
+        await saving;
+        Assert.Equal("stored before the outage"u8.ToArray(), await store.ReadLocationAsync(before, default));
+        Assert.Equal("written during the outage"u8.ToArray(), await store.ReadAsync("kept/during", default));
+        Assert.Equal(["kept/before", "kept/during"], (await store.ListAsync("kept/")).Select(o => o.Key).Order());
+    }
+
+    [Fact]
+    public async Task A_refusal_is_not_waited_out()
+    {
+        Environment.SetEnvironmentVariable("MEGAFLOW_TEST_S3_WRONG_KEY", "not-the-key");
+        using var store = new S3ArtifactStore(_server.Settings() with { AccessKeyEnv = "MEGAFLOW_TEST_S3_WRONG_KEY", OutageTolerance = TimeSpan.FromMinutes(5) });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAsync<ArtifactStoreException>(() => store.SaveAsync("refused", "x"u8.ToArray(), default));
+
+        Assert.Contains("s3://megaflow-test/refused was refused", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"a 403 was retried for {clock.Elapsed}");
     }
 
     [Fact]

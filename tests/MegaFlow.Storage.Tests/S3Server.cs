@@ -16,12 +16,13 @@ public sealed class S3Server : IAsyncDisposable
     public const string AccessKeyEnv = "MEGAFLOW_TEST_S3_KEY";
     public const string SecretKeyEnv = "MEGAFLOW_TEST_S3_SECRET";
 
-    private readonly Process _process;
+    private readonly string _entry;
     private readonly string _dataDir;
+    private Process _process = null!;
 
-    private S3Server(Process process, string dataDir, int port)
+    private S3Server(string entry, string dataDir, int port)
     {
-        _process = process;
+        _entry = entry;
         _dataDir = dataDir;
         Port = port;
     }
@@ -39,9 +40,22 @@ public sealed class S3Server : IAsyncDisposable
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache/megaflow/s3rver-3.7.1/node_modules/s3rver/bin/s3rver.js");
         if (!File.Exists(entry))
             throw new InvalidOperationException($"s3rver not found at {entry}: run scripts/s3.sh (scripts/test.sh does) or set MEGAFLOW_S3RVER");
-        var dataDir = Directory.CreateTempSubdirectory("megaflow-s3-").FullName;
-        var port = FreePort();
-        var start = new ProcessStartInfo("node", [entry, "-d", dataDir, "-a", "127.0.0.1", "-p", port.ToString(), "--silent", "--configure-bucket", Bucket])
+        var server = new S3Server(entry, Directory.CreateTempSubdirectory("megaflow-s3-").FullName, FreePort());
+        await server.LaunchAsync();
+        return server;
+    }
+
+    /// <summary>Starts the server again after <see cref="Kill"/>: same port, same data folder, so what it stored is still there.</summary>
+    public Task RestartAsync()
+    {
+        if (!_process.HasExited) throw new InvalidOperationException("the S3 server is still running");
+        _process.Dispose();
+        return LaunchAsync();
+    }
+
+    private async Task LaunchAsync()
+    {
+        var start = new ProcessStartInfo("node", [_entry, "-d", _dataDir, "-a", "127.0.0.1", "-p", Port.ToString(), "--silent", "--configure-bucket", Bucket])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -51,15 +65,15 @@ public sealed class S3Server : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new S3Server(process, dataDir, port);
+        _process = process;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return server;
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
             {
@@ -78,6 +92,7 @@ public sealed class S3Server : IAsyncDisposable
         SecretKeyEnv = SecretKeyEnv,
         MaxAttempts = 3,
         RequestTimeout = TimeSpan.FromSeconds(10),
+        OutageTolerance = TimeSpan.FromSeconds(20),
     };
 
     /// <summary>SIGKILL: the server vanishes mid-conversation, as a crashed storage host would.</summary>
