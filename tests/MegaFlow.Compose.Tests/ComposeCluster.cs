@@ -7,7 +7,7 @@ using MegaFlow.Contracts;
 using MegaFlow.Contracts.Management;
 using MegaFlow.Hosting;
 using MegaFlow.Verification;
-using TaskStatus = MegaFlow.Contracts.Tasks.TaskStatus;
+using MegaFlow.Contracts.Tasks;
 
 namespace MegaFlow.Compose.Tests;
 
