@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit, serialization, providers, and the integration tests against a real SQLite
 # file, a real PostgreSQL server and multi-node clusters on loopback. Installs and starts PostgreSQL
-# first (see scripts/postgres.sh), a Docker engine with the local images (scripts/docker.sh) and
+# first (see scripts/postgres.sh), a Docker engine with the local images (scripts/docker.sh), the
+# compose cluster's images and docker-compose (scripts/compose-images.sh), and
 # chromium for the dashboard's browser tests (scripts/chromium.sh). Ends with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteracti
 # The Docker tests (tests/MegaFlow.Docker.Tests) need a running engine and the local images; a
 # failure to provide them fails the run (CI must not silently skip the Docker tests).
 bash scripts/docker.sh
+# The compose tests (tests/MegaFlow.Compose.Tests) drive docker-compose 1.29 (Debian's package).
+command -v docker-compose >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
 # The dashboard's browser tests (tests/MegaFlow.Dashboard.Tests) drive Debian's chromium; without it they fail.
 bash scripts/chromium.sh
 # The S3 tests start their own S3-compatible servers (s3rver) from this script.
@@ -20,6 +23,8 @@ export MEGAFLOW_S3RVER
 export MEGAFLOW_TEST_POSTGRES="${MEGAFLOW_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Username=megaflow;Password=megaflow;Database=postgres}"
 
 dotnet build MegaFlow.Akka.sln -c Release -nologo -clp:ErrorsOnly
+# ... and the compose cluster's images (Debian 13 base by debootstrap, node, PostgreSQL, s3rver).
+bash scripts/compose-images.sh
 log=$(mktemp)
 status=0
 # One test project at a time: the integration tests start clusters and node processes, and on a
