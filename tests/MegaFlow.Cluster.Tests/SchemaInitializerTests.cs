@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MegaFlow.Hosting;
 using MegaFlow.Hosting.Persistence;
 using MegaFlow.Cluster.Tests.Infrastructure;
@@ -28,5 +29,28 @@ public sealed class SchemaInitializerTests
         var done = await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["after-init"], TimeSpan.FromSeconds(60));
         Assert.Equal(TaskStatus.Completed, done[0].Status);
         Assert.NotEmpty(await storage.Journal().ReadAllAsync("task-after-init"));
+    }
+
+    /// <summary>
+    /// A node joining a busy cluster must not touch the schema: the plugin's DDL includes an ALTER TABLE
+    /// on the journal, which waits for an exclusive lock behind every open transaction (and holds up every
+    /// write queued after it). A transaction holding the journal stands in for the busy cluster.
+    /// </summary>
+    [Fact]
+    public async Task A_node_starting_on_an_initialized_schema_runs_no_ddl_and_does_not_wait_for_the_journal()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Postgres);
+        await SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromMinutes(1));
+
+        await using var busy = new Npgsql.NpgsqlConnection(storage.Node().ConnectionString!);
+        await busy.OpenAsync();
+        await using var tx = await busy.BeginTransactionAsync();
+        await using (var read = new Npgsql.NpgsqlCommand("SELECT count(*) FROM journal", busy, tx))
+            await read.ExecuteScalarAsync();
+
+        var clock = Stopwatch.StartNew();
+        await SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromSeconds(20));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"schema check took {clock.Elapsed.TotalSeconds:F1} s behind an open transaction");
+        await tx.RollbackAsync();
     }
 }

@@ -30,7 +30,7 @@ public sealed class ComposeCluster : IAsyncLifetime
     private readonly string _root = RepositoryRoot();
     private HashSet<string> _othersBefore = [];
 
-    public HttpClient Api { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}/"), Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient Api { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}/"), Timeout = TimeSpan.FromMinutes(2) };
     public string JournalConnectionString => $"Host=127.0.0.1;Port={PostgresPort};Username=megaflow;Password=megaflow;Database=megaflow;Timeout=30";
     public string S3Endpoint => $"http://127.0.0.1:{S3Port}";
     public TimeSpan StartedIn { get; private set; }
@@ -170,7 +170,8 @@ public sealed class ComposeCluster : IAsyncLifetime
             scoreCommand = "true",
             maxRounds = rounds,
         }).ToList();
-        foreach (var batch in specs.Chunk(100))
+        // Batches of 50: on 2 cores with nine containers busy, a submission waits for CPU like everything else.
+        foreach (var batch in specs.Chunk(50))
         {
             using var response = await Api.PostAsJsonAsync("api/tasks", batch);
             var body = await response.Content.ReadAsStringAsync();

@@ -21,11 +21,15 @@ public static class SchemaInitializer
 {
     private const long AdvisoryLockKey = 0x4D65_6761_466C_6F77; // "MegaFlow"
 
-    /// <summary>Every table MegaFlow's persistence uses (see hocon/persistence.conf).</summary>
+    /// <summary>Every table the plugin creates for MegaFlow (see hocon/persistence.conf). Not the
+    /// metadata tables: the plugin makes those only in delete-compatibility mode, which we do not use.
+    /// Listing them made every node start re-run the plugin's DDL, whose ALTER TABLE waits for an
+    /// exclusive lock on the journal: on a busy cluster that stalled every write and timed the new
+    /// node's start out (found by the compose tests: a restarted worker could not start).</summary>
     public static readonly string[] Tables =
     [
-        "journal", "journal_metadata", "tags", "snapshot",
-        "sharding_journal", "sharding_journal_metadata", "sharding_tags", "sharding_snapshot",
+        "journal", "tags", "snapshot",
+        "sharding_journal", "sharding_tags", "sharding_snapshot",
     ];
 
     public static void Ensure(NodeSettings settings, TimeSpan? timeout = null) =>

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Compose cluster against one embedded node, same run, same tasks: tasks/s of
+# docker/docker-compose.yml (2 seeds, 3 workers, model, trainer, PostgreSQL, s3rver) with simulated
+# environments (zero latency: orchestration only) against a single `megaflow node` with the same
+# provider and the embedded defaults (SQLite, local artifacts). Also the images' sizes and, with
+# --rebuild-images, the time to build them from nothing. Prints a Markdown table.
+#
+#   bash bench/compose/run.sh [--tasks N] [--rebuild-images]
+#
+# Needs: a Docker engine and docker-compose (scripts/docker.sh), the compose images
+# (scripts/compose-images.sh), a Release build (dotnet build -c Release), curl and jq.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+tasks=2000
+rebuild=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tasks) tasks=$2; shift 2 ;;
+    --rebuild-images) rebuild=true; shift ;;
+    *) echo "unknown argument: $1 (use --tasks N, --rebuild-images)" >&2; exit 2 ;;
+  esac
+done
+token=bench-token
+project=megaflow-bench
+api_port=18658
+now() { date +%s.%N; }
+elapsed() { echo "$(now) - $1" | bc; }
+
+build_seconds="not measured (run with --rebuild-images)"
+if [ "$rebuild" = true ]; then
+  t=$(now)
+  bash scripts/compose-images.sh --rebuild
+  build_seconds=$(printf '%.0f s' "$(elapsed "$t")")
+fi
+
+# $1 API base URL. Submits $tasks tasks (two rounds each) in batches, waits until all are completed;
+# prints the seconds from the first submission to the last completion.
+run_tasks() {
+  local api=$1 prefix=$2 t done=0
+  t=$(now)
+  for ((start = 1; start <= tasks; start += 500)); do
+    jq -cn --arg p "$prefix" --argjson s "$start" --argjson n "$tasks" \
+      '[range($s; [$s + 500, $n + 1] | min) | {taskId: "\($p)-\(.)", mode: "ephemeral", image: "sim",
+        actions: ["echo one", "echo two"], scoreCommand: "true", maxRounds: 2}]' \
+      | curl -sf -m 300 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+          --data-binary @- "$api/api/tasks" >/dev/null
+  done
+  while [ "$done" -lt "$tasks" ]; do
+    sleep 0.5
+    done=$(curl -sf -m 60 "$api/api/tasks?q=$prefix-&limit=1" | jq '.counts.completed // 0') || done=0
+    printf '\r   %s: %d/%d completed' "$prefix" "$done" "$tasks" >&2
+  done
+  echo >&2
+  elapsed "$t"
+}
+
+wait_ready() { # $1 URL, $2 seconds
+  for _ in $(seq 1 "$2"); do curl -sf -m 5 "$1/ready" >/dev/null && return 0; sleep 1; done
+  echo "no /ready at $1 within $2 s" >&2; return 1
+}
+
+echo "==> embedded: one node (scheduler + worker), SQLite, simulated environments" >&2
+data=$(mktemp -d)
+MEGAFLOW_PROVIDER=simulated MEGAFLOW_DATA_DIR=$data MEGAFLOW_PORT=14658 MEGAFLOW_MANAGEMENT_PORT=18659 \
+  MEGAFLOW_MANAGEMENT_TOKEN=$token src/Node/bin/Release/net10.0/megaflow node >"$data/node.log" 2>&1 &
+node_pid=$!
+trap 'kill $node_pid 2>/dev/null || true; rm -rf "$data"' EXIT
+wait_ready http://127.0.0.1:18659 120
+embedded=$(run_tasks http://127.0.0.1:18659 embedded)
+kill -TERM $node_pid; wait $node_pid || true
+
+echo "==> compose: 2 seeds, 3 workers, model, trainer; PostgreSQL, s3rver; simulated environments" >&2
+compose() {
+  MEGAFLOW_COMPOSE_PROVIDER=simulated MEGAFLOW_MANAGEMENT_TOKEN=$token MEGAFLOW_COMPOSE_API_PORT=$api_port \
+    MEGAFLOW_COMPOSE_POSTGRES_PORT=15658 MEGAFLOW_COMPOSE_S3_PORT=14659 MEGAFLOW_COMPOSE_MODEL_PORT=18660 \
+    docker-compose -p $project -f docker/docker-compose.yml "$@"
+}
+compose down -v --timeout 5 >/dev/null 2>&1 || true
+t=$(now)
+compose up -d >/dev/null 2>&1
+wait_ready "http://127.0.0.1:$api_port" 300
+until [ "$(curl -sf "http://127.0.0.1:$api_port/api/cluster" | jq '[.members[] | select(.status == "up")] | length')" = 7 ]; do sleep 1; done
+up_seconds=$(elapsed "$t")
+cluster=$(run_tasks "http://127.0.0.1:$api_port" compose)
+compose down -v --timeout 40 >/dev/null 2>&1
+
+rate() { echo "scale=1; $tasks / $1" | bc; }
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
+echo
+echo "Machine: $cpu, $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u '+%Y-%m-%d %H:%M UTC'); $tasks tasks of 2 rounds, simulated environments (no latency)."
+echo
+echo "| setup | nodes | journal | seconds | tasks/s | vs embedded |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '| embedded `megaflow node` | 1 (scheduler, worker) | SQLite | %.1f | %s | 1.00 |\n' "$embedded" "$(rate "$embedded")"
+printf '| compose cluster | 7 (2 seeds, 3 workers, model, trainer) | PostgreSQL | %.1f | %s | %.2f |\n' "$cluster" "$(rate "$cluster")" "$(echo "$embedded / $cluster" | bc -l)"
+echo
+printf 'compose up to 7 members Up: %.0f s; image build from nothing: %s\n' "$up_seconds" "$build_seconds"
+echo
+echo "| image | size |"
+echo "| --- | --- |"
+docker image ls --format '| {{.Repository}}:{{.Tag}} | {{.Size}} |' | grep -E 'megaflow/(debian|node|postgres|s3rver)'
