@@ -42,6 +42,9 @@ public static class ManagementHosting
             .ConfigureServices(s =>
             {
                 s.AddRouting();
+                // The health check service; the checks themselves are registered with Akka.Hosting
+                // (NodeHealthChecks.WithMegaFlowHealthChecks), which hands them to this service.
+                s.AddHealthChecks();
                 s.AddDashboard();
                 s.ConfigureHttpJsonOptions(o => ManagementJson.Configure(o.SerializerOptions));
             })

@@ -5,6 +5,7 @@ using MegaFlow.Hosting;
 using MegaFlow.Hosting.Persistence;
 using MegaFlow.Environments;
 using MegaFlow.Management;
+using MegaFlow.Management.Health;
 using MegaFlow.Management.Metrics;
 using MegaFlow.ModelService.Hosting;
 using MegaFlow.Node.Bootstrap;
@@ -57,7 +58,8 @@ public static class NodeHost
                     builder.WithMegaFlowNode(settings, new NodeComponents(provider));
                     if (bootstrap is null) builder.WithClusterJoin(settings);
                     else builder.WithClusterBootstrap(bootstrap);
-                    if (managementNode is not null) builder.AddHocon(PersistedEventCounter.Hocon, HoconAddMode.Prepend);
+                    if (managementNode is not null)
+                        builder.AddHocon(PersistedEventCounter.Hocon, HoconAddMode.Prepend).WithMegaFlowHealthChecks();
                     // Akka's log goes through Microsoft.Extensions.Logging, so one level and format rule both.
                     builder.ConfigureLoggers(l =>
                     {

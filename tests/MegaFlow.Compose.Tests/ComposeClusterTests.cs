@@ -194,9 +194,13 @@ public sealed class ComposeClusterTests(ComposeCluster cluster, ITestOutputHelpe
         return keys;
     }
 
-    private void Report(RunVerification v) =>
+    private void Report(RunVerification v)
+    {
+        foreach (var r in cluster.Resubmissions) output.WriteLine($"submission sent again after: {r}");
+        cluster.Resubmissions.Clear();
         output.WriteLine($"journal: {v.Outcomes.Completed} completed, {v.Lost.Count} lost, {v.MoreThanOneTerminal.Count} with two terminal events, " +
                          $"{v.InfrastructureFailures} infrastructure failures retried ({string.Join("; ", v.InfrastructureReasons.Select(r => $"{r.Count}× {r.Reason}"))})");
+    }
 
     /// <summary>On failure, the cluster's recent logs go to the test output before the assertion.</summary>
     private async Task Diagnosed(Func<Task> body)
