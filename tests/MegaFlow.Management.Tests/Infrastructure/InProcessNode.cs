@@ -42,13 +42,14 @@ public sealed class InProcessNode : IAsyncDisposable
     public ManagementNode Node => _host.Services.GetRequiredService<ManagementNode>();
 
     /// <param name="roles">Default: scheduler and worker (no trainer).</param>
-    public static async Task<InProcessNode> StartAsync(IEnvironmentProvider? provider = null, IReadOnlyList<string>? roles = null)
+    /// <param name="seeds">Seeds to join instead of founding a cluster; then the node is not waited for to be ready, only for its actors.</param>
+    public static async Task<InProcessNode> StartAsync(IEnvironmentProvider? provider = null, IReadOnlyList<string>? roles = null, IReadOnlyList<string>? seeds = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "megaflow-inproc", Guid.NewGuid().ToString("N")[..10]);
         var port = MegaflowProcess.FreePort();
         var log = new CapturedLog();
         var host = NodeHost.Build(
-            new NodeSettings { Port = 0, DataDir = dir, Provider = "simulated", Roles = roles ?? ["scheduler", "worker"] },
+            new NodeSettings { Port = 0, DataDir = dir, Provider = "simulated", Roles = roles ?? ["scheduler", "worker"], Seeds = seeds ?? [] },
             LogLevel.Warning,
             new ManagementSettings { Port = port, Token = Token, TokenFile = Path.Combine(dir, ManagementSettings.TokenFileName) },
             provider: provider,
@@ -57,7 +58,8 @@ public sealed class InProcessNode : IAsyncDisposable
         try
         {
             await host.StartAsync();
-            await CliRun.WaitReadyAsync(node.Api, TimeSpan.FromMinutes(1), () => string.Join("\n", log.Lines));
+            if (seeds is null) await CliRun.WaitReadyAsync(node.Api, TimeSpan.FromMinutes(1), () => string.Join("\n", log.Lines));
+            else await CliRun.Eventually(() => Task.FromResult(node.Node.ActorsStarted), TimeSpan.FromMinutes(1), "the node's actors started");
         }
         catch
         {
