@@ -29,7 +29,7 @@ trap 'rm -rf "$work"' EXIT
 if ! have megaflow/debian:13; then
   if ! command -v debootstrap >/dev/null; then
     echo "==> installing debootstrap (apt)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   fi
   echo "==> debootstrap trixie (minbase) into $work/root"
   debootstrap --variant=minbase --include=libicu76,ca-certificates trixie "$work/root" \
