@@ -58,7 +58,9 @@ public sealed class ComposeClusterTests(ComposeCluster cluster, ITestOutputHelpe
     {
         await RestoreWorkersAsync();
         var ids = Ids("kill", 60);
-        await cluster.SubmitAsync(ids, rounds: 3, secondsPerRound: 2);
+        // 20 s tasks: the fault must hit tasks that are really running, even when the read model that
+        // lists them as running lags by seconds on a loaded machine (6 s tasks once all finished first).
+        await cluster.SubmitAsync(ids, rounds: 4, secondsPerRound: 5);
         var (victim, address) = await BusiestWorkerAsync("kill-");
         await cluster.DockerAsync("kill", victim);
         output.WriteLine($"docker kill {victim[..12]} ({address})");
@@ -75,7 +77,7 @@ public sealed class ComposeClusterTests(ComposeCluster cluster, ITestOutputHelpe
     {
         await RestoreWorkersAsync();
         var ids = Ids("cut", 60);
-        await cluster.SubmitAsync(ids, rounds: 3, secondsPerRound: 2);
+        await cluster.SubmitAsync(ids, rounds: 4, secondsPerRound: 5);
         var (victim, address) = await BusiestWorkerAsync("cut-");
         var network = await cluster.NetworkAsync(victim);
         var clock = Stopwatch.StartNew();
