@@ -19,7 +19,9 @@ namespace MegaFlow.Gateway;
 /// <para>What is refused is recorded nowhere: a call with no key (401), with a key that is not the
 /// running attempt's — another task's, a finished attempt's — (403). Every call that was let through
 /// is recorded, failures included, and reported to its task before the caller gets the answer, so
-/// the journal holds a call before anything the agent does with it.</para>
+/// the task holds a call before anything the agent does with it, and its journal has the call before
+/// any later event of the attempt (the task writes records with its next event or within a second:
+/// TaskActor.ModelCallFlushInterval).</para>
 /// <para>The gateway sets the request's <c>model</c> to the task's model (an agent program cannot pick
 /// another) and asks for log-probs when the caller did not (<c>logprobs</c>, a standard field every
 /// OpenAI-compatible endpoint accepts), so the record has them; it adds nothing non-standard.</para>

@@ -72,6 +72,16 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     // Decided and applied, not yet written: see Defer. Written with the next Commit.
     private readonly List<TaskEvents.ITaskEvent> _deferred = [];
 
+    /// <summary>
+    /// How long a model call's record may wait in <see cref="_deferred"/> before it is written on its own.
+    /// An agent program calls its model every few milliseconds; one journal write per call cost the
+    /// gateway most of its added latency (the write's CPU on a small node: bench/RESULTS-model.md), so
+    /// records are written with the attempt's next event or after this interval, many per write. A
+    /// record lost in a crash changes nothing: the recovered task fails that attempt as an
+    /// infrastructure failure, and an infrastructure failure's calls are not trained on.
+    /// </summary>
+    private static readonly TimeSpan ModelCallFlushInterval = TimeSpan.FromSeconds(1);
+
     // In-memory only: what the current attempt is waiting for. Lost on restart on purpose — a
     // restarted attempt is failed and retried, never resumed half-way.
     private string? _execCommand;
@@ -152,7 +162,14 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             LeaveIfNeverSubmitted();
         });
         Command<AuthorizeModelCall>(OnAuthorizeModelCall);
-        Command<RecordModelCall>(m => Commit(TaskLogic.RecordModelCall(_state, m.Attempt, m.Call)));
+        Command<RecordModelCall>(m =>
+        {
+            // Deferred, not written at once: see ModelCallFlushInterval.
+            Defer(TaskLogic.RecordModelCall(_state, m.Attempt, m.Call));
+            if (_deferred.Count > 0 && !Timers.IsTimerActive("flush"))
+                Timers.StartSingleTimer("flush", FlushTick.Instance, ModelCallFlushInterval);
+        });
+        Command<FlushTick>(_ => FlushDeferred());
         Command<NodeLost>(OnNodeLost);
         Command<LeasedEnvironmentLost>(m =>
         {
@@ -171,7 +188,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             // Only a task nobody submitted, or one that is over, leaves memory: a submission may
             // have arrived since an unknown id's timer started.
             if (_state.Status == TaskStatus.Unknown || (_state.Status.IsTerminal() && _state.PendingRelease is null))
-                Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+                FlushDeferred(() => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
         });
     }
 
@@ -614,11 +631,12 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Accepts a decision whose events may wait for the next write: Queued (until Admitted), RunStarted
-    /// (until the first step) and ScoringStarted (until the result). Each is implied by the event that
-    /// follows it, and losing it in a crash changes nothing: the recovered task is then Submitted (and
-    /// asks the scheduler again, which answers idempotently) or mid-attempt (and fails the attempt
-    /// as an infrastructure failure, as it would anyway). Three journal round trips fewer per task
-    /// (bench/RESULTS.md). The state, replies and status notifications move on at once.
+    /// (until the first step), ScoringStarted (until the result) and ModelCallRecorded (until the next
+    /// event, or <see cref="ModelCallFlushInterval"/>). Each is implied by the event that follows it or
+    /// belongs to a running attempt, and losing it in a crash changes nothing: the recovered task is
+    /// then Submitted (and asks the scheduler again, which answers idempotently) or mid-attempt (and
+    /// fails the attempt as an infrastructure failure, as it would anyway). Three journal round trips
+    /// fewer per task (bench/RESULTS.md), and one write for many model calls. The state, replies and status notifications move on at once.
     /// </summary>
     private void Defer(TaskDecision d, Action? after = null)
     {
@@ -633,6 +651,23 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
             ApplyAndPublish(e);
         }
         after?.Invoke();
+    }
+
+    /// <summary>Writes the deferred events on their own (they are applied already), then runs <paramref name="after"/>.</summary>
+    private void FlushDeferred(Action? after = null)
+    {
+        if (_deferred.Count == 0)
+        {
+            after?.Invoke();
+            return;
+        }
+        var events = _deferred.ToList();
+        _deferred.Clear();
+        var remaining = events.Count;
+        PersistAll(events, _ =>
+        {
+            if (--remaining == 0) after?.Invoke();
+        });
     }
 
     private void ApplyAndPublish(TaskEvents.ITaskEvent e)
@@ -687,5 +722,10 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     private sealed record PassivateNow
     {
         public static readonly PassivateNow Instance = new();
+    }
+
+    private sealed record FlushTick
+    {
+        public static readonly FlushTick Instance = new();
     }
 }

@@ -80,7 +80,8 @@ public static class TaskLogic
     {
         if (attempt != s.Attempt || s.RunStartedAt is null)
             return TaskDecision.Reject($"no model calls for attempt {attempt} (attempt {s.Attempt}, status {s.Status})");
-        if (s.ModelCalls.Exists(c => c.Path == call.Path))
+        // A record that could not be saved has no path: two of those are two calls, not one.
+        if (call.Path.Length > 0 && s.ModelCalls.Exists(c => c.Path == call.Path))
             return TaskDecision.Duplicate("model call already recorded");
         return TaskDecision.Accept(new ModelCallRecorded(s.TaskId, attempt, call));
     }

@@ -128,6 +128,73 @@ public sealed class ModelGatewayTests
         Assert.Single(holderEvents.OfType<TaskEvents.ModelCallRecorded>());
     }
 
+    // Calls its model five times, says so, then keeps running until the test releases it.
+    private const string BusyProgram = """
+        import json, os, sys, time, urllib.request
+
+        shared = sys.argv[1]
+        base, key = os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"]
+        for i in range(5):
+            body = json.dumps({"messages": [{"role": "user", "content": "call %d" % i}], "max_tokens": 2}).encode()
+            req = urllib.request.Request(base + "/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json", "Authorization": "Bearer " + key})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                print("call", i, r.status)
+        open(os.path.join(shared, "called"), "w").close()
+        for _ in range(1200):
+            if os.path.exists(os.path.join(shared, "release")):
+                break
+            time.sleep(0.05)
+        """;
+
+    [Fact]
+    public async Task A_running_programs_calls_reach_the_journal_within_seconds_without_waiting_for_its_step_and_before_it()
+    {
+        // Records are written many per write (TaskActor.ModelCallFlushInterval), not one write per call:
+        // they must still reach the journal while the program runs, and before the step they belong to.
+        await using var model = await LocalModelService.StartAsync();
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local", extraHocon: model.Hocon);
+        var shared = Directory.CreateTempSubdirectory("megaflow-gw-busy-").FullName;
+        var program = Path.Combine(shared, "busy.py");
+        await File.WriteAllTextAsync(program, BusyProgram);
+        var spec = Specs.Simple("gw-busy", score: "true") with
+        {
+            Actions = null,
+            Agent = new AgentSpec { Kind = AgentKinds.Command, Command = $"python3 {program} {shared}" },
+        };
+        var tasks = cluster.Nodes[0].Refs.Tasks;
+        await TestCluster.SubmitAllAsync(tasks, [spec]);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.Exists(Path.Combine(shared, "called")))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the program did not make its five calls within 60 s");
+            await Task.Delay(50);
+        }
+        var calledAt = DateTime.UtcNow;
+        List<object> events;
+        while (true)
+        {
+            events = (await storage.Journal().ReadAllAsync("task-gw-busy")).Select(r => r.Event).ToList();
+            if (events.OfType<TaskEvents.ModelCallRecorded>().Count() == 5) break;
+            Assert.True(DateTime.UtcNow < calledAt.AddSeconds(5),
+                $"{events.OfType<TaskEvents.ModelCallRecorded>().Count()} of 5 calls in the journal 5 s after the program made them");
+            await Task.Delay(100);
+        }
+        Assert.Empty(events.OfType<TaskEvents.StepRecorded>()); // the program is still running: nothing else forced the write
+
+        File.WriteAllText(Path.Combine(shared, "release"), "");
+        var state = Assert.Single(await TestCluster.WaitForTerminalAsync(tasks, ["gw-busy"], TimeSpan.FromSeconds(60)));
+        Assert.Equal(TaskStatus.Completed, state.Status);
+        events = (await storage.Journal().ReadAllAsync("task-gw-busy")).Select(r => r.Event).ToList();
+        var calls = events.OfType<TaskEvents.ModelCallRecorded>().Select(e => e.Call).ToList();
+        Assert.Equal(5, calls.Count);
+        Assert.Equal(5, calls.Select(c => c.Path).Distinct().Count());
+        Assert.True(events.FindLastIndex(e => e is TaskEvents.ModelCallRecorded) < events.FindIndex(e => e is TaskEvents.StepRecorded),
+            "a call's record is journaled after the step it belongs to");
+    }
+
     [Fact]
     public async Task A_model_agents_calls_are_recorded_with_token_ids_log_probs_and_weight_version_even_when_the_attempt_fails()
     {

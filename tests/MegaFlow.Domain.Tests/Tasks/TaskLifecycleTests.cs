@@ -27,6 +27,22 @@ public class TaskLifecycleTests
     }
 
     [Fact]
+    public void A_model_call_is_recorded_once_by_its_record_path_and_calls_whose_record_was_not_saved_all_count()
+    {
+        var running = At(TaskStatus.Running);
+        var saved = Results.ModelCallJournal.Call(Id, 1, 1, 7, prompt: 10, completion: 2, latencyMs: 5);
+        var unsaved = saved with { Path = "", Error = "record not saved: disk full" };
+
+        var s = Apply(running, TaskLogic.RecordModelCall(running, 1, saved));
+        Assert.Equal(DecisionOutcome.Duplicate, TaskLogic.RecordModelCall(s, 1, saved).Outcome); // the same report twice
+
+        s = Apply(s, TaskLogic.RecordModelCall(s, 1, unsaved));
+        var second = TaskLogic.RecordModelCall(s, 1, unsaved with { At = unsaved.At.AddSeconds(1) });
+        Assert.Equal(DecisionOutcome.Accepted, second.Outcome); // no path to compare: another call, not a duplicate
+        Assert.Equal(3, Apply(s, second).ModelCalls.Count);
+    }
+
+    [Fact]
     public void An_invalid_submission_is_rejected_with_the_validation_errors()
     {
         var d = TaskLogic.Submit(TaskState.Empty(Id), Specs.Valid(Id) with { Image = null, MaxRounds = 0 }, T0);
