@@ -14,8 +14,8 @@
 # wants GCC 13's libstdc++ (Debian 12 has GCC 12's; see README, TorchSharp). Why one base for all:
 # the engine runs on vfs, where each image layer is a full copy, so a shared base is stored once.
 #
-# Idempotent: the base and service images are kept when present (--rebuild replaces them); the node
-# image is rebuilt every time from a fresh publish (docker's build cache keeps it when nothing changed).
+# Idempotent: the base and s3rver images are kept when present (--rebuild replaces them); the node
+# and PostgreSQL images are built every time (docker's build cache keeps them when nothing changed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,10 +44,10 @@ if ! have megaflow/debian:13; then
   echo "==> built megaflow/debian:13"
 fi
 
-if ! have megaflow/postgres:17; then
-  docker build -q -t megaflow/postgres:17 docker/postgres >/dev/null
-  echo "==> built megaflow/postgres:17"
-fi
+# Built every time, like the node image: docker's build cache keeps the package layer, and a
+# changed entrypoint (the server's settings) reaches a machine that has the image already.
+docker build -q $([ "$rebuild" = true ] && echo --no-cache) -t megaflow/postgres:17 docker/postgres >/dev/null
+echo "==> built megaflow/postgres:17"
 
 if ! have megaflow/s3rver:3.7.1; then
   s3rver_entry=$(bash scripts/s3.sh)
