@@ -4,13 +4,15 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using MegaFlow.Contracts.Management;
 using MegaFlow.Verification;
+using Npgsql;
 using Xunit.Abstractions;
 
 namespace MegaFlow.Compose.Tests;
 
 /// <summary>
 /// docker/docker-compose.yml as users run it: every member healthy, 200 tasks across the workers with
-/// their outputs in the S3 server, a worker killed, a worker cut off from the network, workers scaled
+/// their outputs in the S3 server, a transaction a silent node left open ended by the server, a worker
+/// killed, a worker cut off from the network, workers scaled
 /// up and down mid-run, and `compose down` leaving nothing. One cluster for the class (bringing it up
 /// takes minutes on 2 cores); the steps run in order and each restores three healthy workers.
 /// Loss and double execution are judged from the PostgreSQL journal, not from the API or logs.
@@ -54,6 +56,33 @@ public sealed class ComposeClusterTests(ComposeCluster cluster, ITestOutputHelpe
     });
 
     [Fact, Step(2)]
+    public async Task A_transaction_a_silent_node_left_open_is_ended_by_the_server_so_writers_of_the_same_rows_go_on()
+    {
+        // What a worker cut off mid-write leaves behind: its transaction holds the journal rows it
+        // inserted, and the node taking over its task blocks on them (the unique sequence number).
+        // The compose PostgreSQL ends a transaction idle for 30 s (docker/postgres/entrypoint.sh).
+        await using var silent = new NpgsqlConnection(cluster.JournalConnectionString);
+        await silent.OpenAsync();
+        await using (var create = new NpgsqlCommand("CREATE TABLE IF NOT EXISTS silent_writer_probe (k text PRIMARY KEY)", silent))
+            await create.ExecuteNonQueryAsync();
+        var open = await silent.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand("INSERT INTO silent_writer_probe VALUES ('row')", silent, open))
+            await insert.ExecuteNonQueryAsync();
+        // From here on the "node" sends nothing, as a node whose network is gone.
+
+        await using var taker = new NpgsqlConnection(cluster.JournalConnectionString);
+        await taker.OpenAsync();
+        var clock = Stopwatch.StartNew();
+        await using (var same = new NpgsqlCommand("INSERT INTO silent_writer_probe VALUES ('row')", taker) { CommandTimeout = 120 })
+            await same.ExecuteNonQueryAsync(); // waits for the silent transaction, then takes the row
+        output.WriteLine($"the second writer waited {clock.Elapsed.TotalSeconds:F0} s for the silent transaction to end");
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(60));
+        await Assert.ThrowsAnyAsync<Exception>(() => open.CommitAsync()); // the server ended it: its row was never committed
+        await using var drop = new NpgsqlCommand("DROP TABLE silent_writer_probe", taker);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    [Fact, Step(3)]
     public Task A_worker_killed_mid_run_has_its_tasks_retried_elsewhere_with_none_lost_or_finished_twice() => Diagnosed(async () =>
     {
         await RestoreWorkersAsync();
@@ -72,7 +101,7 @@ public sealed class ComposeClusterTests(ComposeCluster cluster, ITestOutputHelpe
         Assert.All(retried, r => Assert.NotEqual($"{address}:4053", r.Node));
     });
 
-    [Fact, Step(3)]
+    [Fact, Step(4)]
     public Task A_worker_cut_off_longer_than_stable_after_is_downed_and_rejoins_after_reconnecting_and_restarting() => Diagnosed(async () =>
     {
         await RestoreWorkersAsync();
@@ -83,26 +112,39 @@ public sealed class ComposeClusterTests(ComposeCluster cluster, ITestOutputHelpe
         var clock = Stopwatch.StartNew();
         await cluster.DockerAsync("network", "disconnect", network, victim);
         output.WriteLine($"docker network disconnect {network} {victim[..12]} ({address})");
+        var reconnected = false;
+        try
+        {
+            // Keep-majority (6 against 1) downs it once the partition has been stable for stable-after (20 s).
+            await cluster.WaitForMembersAsync(m => !m.Any(x => x.Address.Contains($"@{address}:", StringComparison.Ordinal)), TimeSpan.FromMinutes(2),
+                $"{address} removed");
+            output.WriteLine($"{address} downed and removed {clock.Elapsed.TotalSeconds:F0} s after the cut");
+            Assert.True(clock.Elapsed > TimeSpan.FromSeconds(20), "removed before stable-after: not the split brain resolver's decision");
 
-        // Keep-majority (6 against 1) downs it once the partition has been stable for stable-after (20 s).
-        await cluster.WaitForMembersAsync(m => !m.Any(x => x.Address.Contains($"@{address}:", StringComparison.Ordinal)), TimeSpan.FromMinutes(2),
-            $"{address} removed");
-        output.WriteLine($"{address} downed and removed {clock.Elapsed.TotalSeconds:F0} s after the cut");
-        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(20), "removed before stable-after: not the split brain resolver's decision");
+            var rows = await EveryTaskCompletedOnceAsync("cut-", ids);
+            // Tasks that needed another attempt finished on the majority's side, not on the node cut off.
+            Assert.All(rows.Where(r => r.Attempt > 1), r => Assert.NotEqual($"{address}:4053", r.Node));
 
-        var rows = await EveryTaskCompletedOnceAsync("cut-", ids);
-        // Tasks that needed another attempt finished on the majority's side, not on the node cut off.
-        Assert.All(rows.Where(r => r.Attempt > 1), r => Assert.NotEqual($"{address}:4053", r.Node));
-
-        await cluster.DockerAsync("network", "connect", network, victim);
-        await cluster.DockerAsync("restart", "--time", "5", victim);
-        var rejoined = await cluster.AddressAsync(victim);
-        await cluster.WaitForMembersAsync(m => m.Any(x => x.Address.Contains($"@{rejoined}:", StringComparison.Ordinal) && x.Status == "up"), Formation,
-            $"{rejoined} Up again");
-        output.WriteLine($"reconnected and restarted: Up again as {rejoined} {clock.Elapsed.TotalSeconds:F0} s after the cut");
+            await cluster.DockerAsync("network", "connect", network, victim);
+            reconnected = true;
+            await cluster.DockerAsync("restart", "--time", "5", victim);
+            var rejoined = await cluster.AddressAsync(victim);
+            await cluster.WaitForMembersAsync(m => m.Any(x => x.Address.Contains($"@{rejoined}:", StringComparison.Ordinal) && x.Status == "up"), Formation,
+                $"{rejoined} Up again");
+            output.WriteLine($"reconnected and restarted: Up again as {rejoined} {clock.Elapsed.TotalSeconds:F0} s after the cut");
+        }
+        finally
+        {
+            // A failed step must not leave the worker cut off: the next steps start from three healthy workers.
+            if (!reconnected)
+            {
+                await cluster.DockerAsync("network", "connect", network, victim);
+                await cluster.DockerAsync("restart", "--time", "5", victim);
+            }
+        }
     });
 
-    [Fact, Step(4)]
+    [Fact, Step(5)]
     public Task Workers_scaled_up_by_two_and_down_by_two_during_a_run_lose_nothing() => Diagnosed(async () =>
     {
         await RestoreWorkersAsync();
@@ -121,7 +163,7 @@ public sealed class ComposeClusterTests(ComposeCluster cluster, ITestOutputHelpe
         output.WriteLine("tasks per node: " + string.Join(", ", rows.GroupBy(r => r.Node).Select(g => $"{g.Key} {g.Count()}")));
     });
 
-    [Fact, Step(5)]
+    [Fact, Step(6)]
     public Task Compose_down_leaves_no_containers() => Diagnosed(async () =>
     {
         Assert.NotEmpty(await cluster.ContainersAsync());
