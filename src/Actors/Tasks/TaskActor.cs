@@ -78,7 +78,9 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     /// gateway most of its added latency (the write's CPU on a small node: bench/RESULTS-model.md), so
     /// records are written with the attempt's next event or after this interval, many per write. A
     /// record lost in a crash changes nothing: the recovered task fails that attempt as an
-    /// infrastructure failure, and an infrastructure failure's calls are not trained on.
+    /// infrastructure failure, and an infrastructure failure's calls are not trained on. The exception
+    /// is a record that arrives after its attempt ended (rare: the gateway reports before it answers):
+    /// a crash within this interval loses that one record.
     /// </summary>
     private static readonly TimeSpan ModelCallFlushInterval = TimeSpan.FromSeconds(1);
 
@@ -636,7 +638,8 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
     /// belongs to a running attempt, and losing it in a crash changes nothing: the recovered task is
     /// then Submitted (and asks the scheduler again, which answers idempotently) or mid-attempt (and
     /// fails the attempt as an infrastructure failure, as it would anyway). Three journal round trips
-    /// fewer per task (bench/RESULTS.md), and one write for many model calls. The state, replies and status notifications move on at once.
+    /// fewer per task (bench/RESULTS.md), and one write for many model calls. The state, replies and
+    /// status notifications move on at once.
     /// </summary>
     private void Defer(TaskDecision d, Action? after = null)
     {
