@@ -71,9 +71,7 @@ public sealed class ModelGatewayTests
         await using var model = await LocalModelService.StartAsync();
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
         await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local", extraHocon: model.Hocon);
-        var shared = Directory.CreateTempSubdirectory("megaflow-gw-").FullName;
-        var program = Path.Combine(shared, "agent.py");
-        await File.WriteAllTextAsync(program, AgentProgram);
+        var (shared, program) = await WriteProgramAsync("agent.py", AgentProgram);
         TaskSpec Program(string id, string mode) => Specs.Simple(id, score: "test -f reply.json") with
         {
             Actions = null,
@@ -155,9 +153,7 @@ public sealed class ModelGatewayTests
         await using var model = await LocalModelService.StartAsync();
         await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
         await using var cluster = await TestCluster.StartSingleNodeAsync(storage, provider: "local", extraHocon: model.Hocon);
-        var shared = Directory.CreateTempSubdirectory("megaflow-gw-busy-").FullName;
-        var program = Path.Combine(shared, "busy.py");
-        await File.WriteAllTextAsync(program, BusyProgram);
+        var (shared, program) = await WriteProgramAsync("busy.py", BusyProgram);
         var spec = Specs.Simple("gw-busy", score: "true") with
         {
             Actions = null,
@@ -258,6 +254,15 @@ public sealed class ModelGatewayTests
             Assert.Contains("could not be reached", c.Error);
             Assert.StartsWith(closed.BaseUrl, c.Endpoint);
         });
+    }
+
+    /// <summary>A temporary folder the test and an agent program share, with the program written into it.</summary>
+    private static async Task<(string Shared, string Program)> WriteProgramAsync(string fileName, string text)
+    {
+        var shared = Directory.CreateTempSubdirectory("megaflow-gw-").FullName;
+        var program = Path.Combine(shared, fileName);
+        await File.WriteAllTextAsync(program, text);
+        return (shared, program);
     }
 
     /// <summary>The record the journal points at holds the exchange's tokens: ids and one log-prob per generated token.</summary>
