@@ -81,6 +81,7 @@ warm_up() {
   done
   [ "$code" = 200 ] || { echo "$2: the warm-up task was refused 20 times" >&2; exit 1; }
   until [ "$done" = 1 ]; do
+    [ "$(printf '%.0f' "$(elapsed "$t")")" -lt 600 ] || { echo "$2: the warm-up task did not complete within 600 s" >&2; exit 1; }
     sleep 0.5
     done=$(curl -sf -m 60 "$1/api/tasks?q=warmup-$2&limit=1" | jq '.counts.completed // 0') || done=0
   done
