@@ -130,6 +130,7 @@ public static class MegaFlowCommandLine
 
     private static async Task<int> RunNodeAsync(CliHost host, NodeSettings settings)
     {
+        ClusterPortGuard.EnsureFree(MegaFlowConfig.Build(settings));
         var management = ManagementSettings.FromEnvironment(settings.DataDir, host.Env);
         var jsonLogs = host.Env("MEGAFLOW_LOG_FORMAT")?.Trim().ToLowerInvariant() switch
         {

@@ -150,6 +150,27 @@ public sealed class MainJobTests : IDisposable
         Assert.Contains("Exiting completed", node.Output);
     }
 
+    [Fact]
+    public async Task A_second_node_given_a_port_another_node_listens_on_stops_with_a_message_naming_it()
+    {
+        var env = Env();
+        using var first = MegaflowProcess.Start(env, "node");
+        await first.WaitForOutputAsync("to [Up]", TimeSpan.FromMinutes(1));
+        var second = new Dictionary<string, string>(env) { ["MEGAFLOW_DATA_DIR"] = _dataDir + "-second" };
+        using var p = MegaflowProcess.Start(second, "node");
+        Assert.Equal(2, await p.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains($"MEGAFLOW_PORT: the cluster port 127.0.0.1:{env["MEGAFLOW_PORT"]} is already in use", p.Output);
+        Assert.DoesNotContain("JOINING itself", p.Output); // it never formed a cluster of its own
+        Assert.False(first.HasExited);
+
+        // Once the first node has stopped, the same port is free again at once (connections it left
+        // in TIME_WAIT do not block it): a node restarted on its address must start.
+        first.Signal("TERM");
+        Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        using var again = MegaflowProcess.Start(second, "node");
+        await again.WaitForOutputAsync("to [Up]", TimeSpan.FromMinutes(1));
+    }
+
     [Theory]
     [InlineData("MEGAFLOW_PORT", "abc")]
     [InlineData("MEGAFLOW_PERSISTENCE", "mysql")]

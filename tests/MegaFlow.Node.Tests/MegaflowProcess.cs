@@ -94,18 +94,34 @@ public sealed class MegaflowProcess : IDisposable
         return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A port free now and never handed out before by this test process: the kernel may return a
+    /// port again once its probe closed, and two nodes started on one port would each bind it (a
+    /// node now refuses that, see ClusterPortGuard) while parallel tests allocate theirs.
+    /// </summary>
     public static int FreePort()
     {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
+        while (true)
+        {
+            var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            var port = ((IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            lock (HandedOut)
+                if (HandedOut.Add(port)) return port;
+        }
     }
 
     public void Dispose()
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            // Gone (and its ports closed) before a restart on the same address starts.
+            _process.WaitForExit(TimeSpan.FromSeconds(10));
+        }
         _process.Dispose();
     }
 }
