@@ -26,13 +26,14 @@ dotnet build MegaFlow.Akka.sln -c Release -nologo -clp:ErrorsOnly
 # ... and the compose cluster's images (Debian 13 base by debootstrap, node, PostgreSQL, s3rver).
 bash scripts/compose-images.sh
 log=$(mktemp)
+results=$(mktemp -d)
 status=0
 # One test project at a time: the integration tests start clusters and node processes, and on a
 # 2-core machine running them side by side only trades speed for timeouts.
 for project in tests/*/*.csproj; do
   echo "==> $project"
   set +e
-  dotnet test "$project" -c Release --no-build -nologo 2>&1 | tee -a "$log"
+  dotnet test "$project" -c Release --no-build -nologo --logger trx --results-directory "$results" 2>&1 | tee -a "$log"
   code=${PIPESTATUS[0]}
   set -e
   [ "$code" -eq 0 ] || status=$code
@@ -42,6 +43,11 @@ done
 passed=$(grep -oE 'Passed: *[0-9]+' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -oE 'Failed: *[0-9]+' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
 rm -f "$log"
+# The slowest tests, from each project's TRX report: where to look when the run grows long.
+echo "slowest tests (h:mm:ss):"
+cat "$results"/*.trx 2>/dev/null | tr '<' '\n' | grep '^UnitTestResult ' \
+  | sed -nE 's/.*testName="([^"]*)".*duration="([0-9:]*)[^"]*".*/\2 \1/p' | sort -r | head -15 || true
+rm -rf "$results"
 echo "${passed:-0} passed, ${failed:-0} failed"
 if [ "$status" -eq 0 ] && [ "${passed:-0}" -eq 0 ]; then
   echo "no test ran" >&2
