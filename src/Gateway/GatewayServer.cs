@@ -37,7 +37,8 @@ public sealed class GatewayServer : IAsyncDisposable
         // Port 0 with several addresses: pick a free one first (a race with another process is possible
         // but then the start fails loudly).
         var port = settings.Port != 0 || settings.ExtraAddresses.Count == 0 ? settings.Port : FreePort(settings.Address);
-        var builder = WebApplication.CreateSlimBuilder();
+        // No watching of the working folder for appsettings.json (see NodeHost): configuration is read once.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
         {

@@ -31,7 +31,11 @@ public static class NodeHost
         IEnvironmentProvider? provider = null, Action<ILoggingBuilder>? logging = null, ModelServiceSettings? model = null,
         BootstrapSettings? bootstrap = null)
     {
-        var hostBuilder = Host.CreateDefaultBuilder()
+        // Configuration is MEGAFLOW_* variables and HOCON, read once. By default a host would watch the
+        // working folder, recursively, for appsettings.json changes: with the default data folder
+        // (./data) below it, every journal write and artifact file would wake a watcher thread, and
+        // every task's artifact folder would take an inotify watch until the kernel's limit is reached.
+        var hostBuilder = Host.CreateDefaultBuilder(["--hostBuilder:reloadConfigOnChange=false"])
             .ConfigureLogging(l =>
             {
                 l.ClearProviders().SetMinimumLevel(logLevel);

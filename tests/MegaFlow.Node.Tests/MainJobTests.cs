@@ -151,6 +151,17 @@ public sealed class MainJobTests : IDisposable
     }
 
     [Fact]
+    public async Task A_running_node_watches_no_files_so_its_data_folder_below_the_working_folder_costs_no_inotify_watches()
+    {
+        using var node = MegaflowProcess.Start(Env(), "node");
+        await node.WaitForOutputAsync("to [Up]", TimeSpan.FromMinutes(1));
+        // Every host in the process (node, management API, model gateway) is up once the node is.
+        var inotify = Directory.GetFiles($"/proc/{node.Id}/fd")
+            .Count(fd => new FileInfo(fd).LinkTarget is { } target && target.Contains("inotify", StringComparison.Ordinal));
+        Assert.Equal(0, inotify);
+    }
+
+    [Fact]
     public async Task A_second_node_given_a_port_another_node_listens_on_stops_with_a_message_naming_it()
     {
         var env = Env();

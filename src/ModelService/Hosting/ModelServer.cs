@@ -32,7 +32,8 @@ public sealed class ModelServer : IAsyncDisposable
     public static async Task<ModelServer> StartAsync(InferenceEngine engine, string address = "127.0.0.1", int port = 0, WeightStore? store = null,
         string device = "cpu", Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No watching of the working folder for appsettings.json (see NodeHost): configuration is read once.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         if (logging is not null) logging(builder.Logging);
         builder.WebHost.UseKestrel(k =>

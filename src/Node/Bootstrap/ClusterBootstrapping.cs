@@ -51,7 +51,8 @@ public static class ClusterBootstrapping
 
     private static WebApplication StartContactPointServer(ActorSystem system, BootstrapSettings settings)
     {
-        var web = WebApplication.CreateSlimBuilder();
+        // No watching of the working folder for appsettings.json (see NodeHost): configuration is read once.
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         // Its own small host: only Kestrel's warnings and errors, one line each.
         web.Logging.ClearProviders().SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true);
         web.WebHost.UseKestrel(k =>
