@@ -42,6 +42,10 @@ public static class ClusterPortGuard
                 $"MEGAFLOW_PORT: the cluster port {hostname}:{port} is already in use by another process " +
                 "(another node on this host? each node needs its own port)");
         }
+        catch (SocketException)
+        {
+            // Another reason (an address not on this host): Akka's own bind reports it.
+        }
     }
 
     private static IPAddress? Resolve(string hostname)
