@@ -43,6 +43,9 @@ public static class NodeHost
                 else l.AddSimpleConsole(o => o.SingleLine = true);
                 // Kestrel and routing are chatty at Information; their warnings still show.
                 l.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+                // "Hosting failed to start" repeats, with its stack trace, the exception the caller gets
+                // and reports in one line (a management port in use: `megaflow node` names the variable).
+                l.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
                 logging?.Invoke(l);
             });
         var managementNode = management is null ? null : hostBuilder.AddMegaFlowManagement(management);

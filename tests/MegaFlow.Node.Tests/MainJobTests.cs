@@ -165,6 +165,7 @@ public sealed class MainJobTests : IDisposable
     public async Task A_second_node_given_a_port_another_node_listens_on_stops_with_a_message_naming_it()
     {
         var env = Env();
+        env["MEGAFLOW_MANAGEMENT_PORT"] = MegaflowProcess.FreePort().ToString();
         using var first = MegaflowProcess.Start(env, "node");
         await first.WaitForOutputAsync("to [Up]", TimeSpan.FromMinutes(1));
         var second = new Dictionary<string, string>(env) { ["MEGAFLOW_DATA_DIR"] = _dataDir + "-second" };
@@ -173,6 +174,20 @@ public sealed class MainJobTests : IDisposable
         Assert.Contains($"MEGAFLOW_PORT: the cluster port 127.0.0.1:{env["MEGAFLOW_PORT"]} is already in use", p.Output);
         Assert.DoesNotContain("JOINING itself", p.Output); // it never formed a cluster of its own
         Assert.False(first.HasExited);
+
+        // Its management API's port too: one line naming the variable, no stack trace.
+        var sameApi = new Dictionary<string, string>(second)
+        {
+            ["MEGAFLOW_PORT"] = MegaflowProcess.FreePort().ToString(),
+            ["MEGAFLOW_MANAGEMENT_PORT"] = env["MEGAFLOW_MANAGEMENT_PORT"],
+        };
+        using (var api = MegaflowProcess.Start(sameApi, "node"))
+        {
+            Assert.Equal(1, await api.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+            Assert.Contains("management API", api.Output);
+            Assert.Contains("MEGAFLOW_MANAGEMENT_PORT", api.Output);
+            Assert.DoesNotContain("   at ", api.Output);
+        }
 
         // Once the first node has stopped, the same port is free again at once (connections it left
         // in TIME_WAIT do not block it): a node restarted on its address must start.
