@@ -43,6 +43,18 @@ public class TaskLifecycleTests
     }
 
     [Fact]
+    public void A_repeated_report_is_still_a_duplicate_after_thousands_of_calls_in_the_attempt()
+    {
+        var s = At(TaskStatus.Running);
+        var template = Results.ModelCallJournal.Call(Id, 1, 1, 7, prompt: 10, completion: 2, latencyMs: 5);
+        for (var i = 0; i < 2000; i++)
+            s = Apply(s, TaskLogic.RecordModelCall(s, 1, template with { Path = $"{template.Path}-{i}" }));
+
+        Assert.Equal(DecisionOutcome.Duplicate, TaskLogic.RecordModelCall(s, 1, s.ModelCalls[^1]).Outcome);
+        Assert.Equal(DecisionOutcome.Accepted, TaskLogic.RecordModelCall(s, 1, template with { Path = $"{template.Path}-new" }).Outcome);
+    }
+
+    [Fact]
     public void An_invalid_submission_is_rejected_with_the_validation_errors()
     {
         var d = TaskLogic.Submit(TaskState.Empty(Id), Specs.Valid(Id) with { Image = null, MaxRounds = 0 }, T0);
