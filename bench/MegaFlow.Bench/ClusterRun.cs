@@ -178,6 +178,13 @@ public static class ClusterRun
                 ? $"DEADLINE: only {Volatile.Read(ref terminalCount)}/{o.Tasks} terminal after {wall.TotalSeconds:F1}s"
                 : $"all {o.Tasks} tasks terminal after {wall.TotalSeconds:F1}s");
 
+            // How far the task read model trails the journal: a listing that waits for every write made
+            // before it (as `megaflow tasks list` does), asked the moment the last task ended.
+            var listingClock = Stopwatch.StartNew();
+            var listing = await MegaFlow.Actors.Tasks.ReadModel.TaskReadModels.ListAsync(system);
+            log($"task read model: a listing of every write answered {listingClock.Elapsed.TotalSeconds:F2}s after the last task ended " +
+                $"({listing.Counts.GetValueOrDefault(TaskStatus.Completed)} completed)");
+
             // Count what was persisted right at the end of the measured window.
             var (journalRows, shardingRows, tagRows, avgBytes, ddl) = await CountRowsAsync(cs);
 

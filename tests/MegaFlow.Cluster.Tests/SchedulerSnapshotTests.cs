@@ -78,6 +78,32 @@ public sealed class SchedulerSnapshotTests
         }, TimeSpan.FromSeconds(60), "every task queued or admitted after the restart");
     }
 
+    // The journal's readers (the task read model's live query) take an ordering that vanished before
+    // they read it for a gap, and wait for it for up to 10 s: deletion waits until they have passed.
+    [Fact]
+    public async Task The_events_a_snapshot_covers_are_still_in_the_journal_for_seconds_after_it_is_saved()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        var specs = Enumerable.Range(0, TaskCount).Select(i => Specs.Simple($"late-{i:D2}", "ephemeral")).ToList();
+        await using var cluster = await TestCluster.StartAsync(storage, workers: 1, extraHocon: Hocon);
+        await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, specs);
+
+        // Polled often: the deletion used to follow the snapshot within milliseconds.
+        IReadOnlyList<long> snapshots = [];
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((snapshots = await SnapshotSeqNrsAsync(storage)).Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no scheduler snapshot within 60 s");
+            await Task.Delay(10);
+        }
+        var seen = DateTime.UtcNow;
+        var first = snapshots[0];
+
+        Assert.Equal(first, await LiveEventsUpToAsync(storage, first));
+        await Task.Delay(TimeSpan.FromSeconds(3) - (DateTime.UtcNow - seen));
+        Assert.Equal(first, await LiveEventsUpToAsync(storage, first));
+    }
+
     [Fact]
     public async Task With_delete_obsolete_off_every_snapshot_and_event_is_kept()
     {
