@@ -41,9 +41,15 @@ public sealed class LearnabilityTests(ITestOutputHelper output)
         using var trainer = new GspoTrainer(PolicyModel.FromWeights("bandit", 0, config, initial.SaveWeights()), Options);
         using var engine = new InferenceEngine(initial);
 
-        // 6 prompts × 8 replicas a step, a group per prompt; stop once two steps in a row reach 0.95.
+        // 6 prompts × 8 replicas a step, a group per prompt. Two steps in a row at 0.95 is only a
+        // hint: each step's reward is of the batch sampled before its update, and one update after it
+        // can still move the policy away (a run stopped there scored 0.68 on fresh samples, 3 runs in
+        // 9). So the weights are then judged on fresh samples, and training goes on until they pass
+        // or the step budget is spent: the claim is "learns within the budget".
         const int replicas = 8, maxSteps = 100;
         var curve = new List<double>();
+        var evaluations = new List<(int Step, double Reward)>();
+        List<TrajectorySample>? final = null;
         for (var step = 0; step < maxSteps; step++)
         {
             var batch = await Suite.SampleAsync(engine, replicas, seed: step);
@@ -54,15 +60,19 @@ public sealed class LearnabilityTests(ITestOutputHelper output)
             Assert.True(stats.FirstUpdateMaxRatioDeviation < 1e-4, $"step {step}: on-policy ratio off 1 by {stats.FirstUpdateMaxRatioDeviation}");
             Assert.Equal(0, stats.NonFiniteUpdatesSkipped);
             engine.SwapWeights(trainer.Snapshot());
-            if (curve.Count >= 2 && curve[^1] >= 0.95 && curve[^2] >= 0.95) break;
+            if (curve.Count < 2 || curve[^1] < 0.95 || curve[^2] < 0.95) continue;
+            final = await Suite.SampleAsync(engine, 16, seed: 100_000 + step);
+            evaluations.Add((step, final.Average(s => s.Reward)));
+            if (evaluations[^1].Reward >= 0.9) break;
         }
-        var final = await Suite.SampleAsync(engine, 16, seed: 100_000);
-        var finalReward = final.Average(s => s.Reward);
+        var finalReward = evaluations.Count > 0 ? evaluations[^1].Reward : 0;
         var shown = string.Join(" ", curve.Select(r => r.ToString("F2")));
+        var judged = string.Join(", ", evaluations.Select(e => $"step {e.Step}: {e.Reward:F2}"));
         output.WriteLine($"curve: {shown}");
-        output.WriteLine($"final (weights v{final[0].WeightVersion}, {final.Count} fresh samples): {finalReward:F3}; {curve.Count} steps, {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"fresh-sample evaluations: {judged}; {curve.Count} steps, {clock.Elapsed.TotalSeconds:F1} s");
 
         Assert.InRange(curve[0], 0.15, 0.55); // a random choice among 3 is right a third of the time
-        Assert.True(finalReward >= 0.9, $"mean reward {finalReward:F3} after {curve.Count} steps (curve {shown})");
+        Assert.NotNull(final);
+        Assert.True(finalReward >= 0.9, $"fresh-sample reward {finalReward:F3} after {curve.Count} steps (evaluations {judged}; curve {shown})");
     }
 }
