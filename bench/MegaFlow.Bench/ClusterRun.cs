@@ -286,7 +286,8 @@ public static class ClusterRun
         // count(*) would undercount the writes; ordering is the insert sequence (its highest row is kept).
         var journal = await ScalarAsync(conn, "SELECT coalesce(max(ordering),0) FROM journal");
         var sharding = await ScalarAsync(conn, "SELECT coalesce(max(ordering),0) FROM sharding_journal");
-        var tags = await ScalarAsync(conn, "SELECT count(*) FROM tags");
+        // Tags are a column of the journal's own rows (the task read model's row events).
+        var tags = await ScalarAsync(conn, "SELECT count(*) FROM journal WHERE tags <> ''");
         var bytes = await ScalarAsync(conn, "SELECT coalesce(sum(length(message)),0) FROM journal") + await ScalarAsync(conn, "SELECT coalesce(sum(length(message)),0) FROM sharding_journal");
         var ddl = new List<string>();
         await using var cmd = conn.CreateCommand();

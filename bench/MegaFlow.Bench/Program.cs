@@ -81,7 +81,7 @@ table.Add("  CPU-bound ceiling on this machine", $"{Environment.ProcessorCount *
 table.Add("persisted events/s (journal + sharding)", $"{eventsPerSec:F0}", $"{baseline.RowsPerSecond:F0} raw rows/s", $"{eventsPerSec / baseline.RowsPerSecond:P1}", "≥ 10% of raw", Yes(eventsPerSec >= 0.10 * baseline.RowsPerSecond));
 table.Add("  rows in journal", $"{cluster.JournalRows}", "", "", "", "");
 table.Add("  rows in sharding_journal", $"{cluster.ShardingRows}", "", "", "", "");
-table.Add("  rows in tags (not counted above)", $"{cluster.TagRows}", "", "", "", "");
+table.Add("  of them tagged (the task read model's row events)", $"{cluster.TagRows}", "", "", "", "");
 table.Add("  events per task", $"{(double)rows / Math.Max(1, cluster.Terminal):F1}", "", "", "", "");
 table.Add("  avg message bytes", $"{cluster.AvgMessageBytes:F0}", $"{baseline.PayloadBytes}", "", "", "");
 table.Add("fresh-entity recoveries/s (measured)", $"{recoveriesPerSec:F0}", "", "", "", "");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
 using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
 using MegaFlow.Actors.Tasks.ReadModel;
 using MegaFlow.Contracts;
 using MegaFlow.Client;
@@ -28,7 +29,7 @@ public static class TasksCommand
                 throw new ArgumentException($"tasks list: {StatusNames.UnknownTask(statusText)}");
             status = parsed;
         }
-        using var system = JournalReaderSystem(settings);
+        using var system = await JournalReaderSystemAsync(settings);
         try
         {
             // The read model's own fold and listing, run over the journal to its end.
@@ -79,7 +80,7 @@ public static class TasksCommand
             Console.Error.WriteLine($"megaflow: tasks export: cannot write '{output}': {e.Message}");
             return 1;
         }
-        using var system = JournalReaderSystem(settings);
+        using var system = await JournalReaderSystemAsync(settings);
         try
         {
             var states = (await TaskJournal.FoldAsync(system, keepOutputs: true)).States;
@@ -123,9 +124,13 @@ public static class TasksCommand
     }
 
     // A local (non-cluster) ActorSystem on the node's journal: enough to read it, joins nothing.
-    private static ActorSystem JournalReaderSystem(NodeSettings settings) =>
-        ActorSystem.Create("megaflow-cli", MegaFlowConfig.Setup(settings with
+    private static async Task<ActorSystem> JournalReaderSystemAsync(NodeSettings settings)
+    {
+        // A journal from an earlier version gets what this one reads (its row events' tags).
+        await SchemaInitializer.UpgradeAsync(settings, TimeSpan.FromMinutes(1));
+        return ActorSystem.Create("megaflow-cli", MegaFlowConfig.Setup(settings with
         {
             ExtraHocon = (settings.ExtraHocon ?? "") + "\nakka.actor.provider = local\nakka.loglevel = ERROR",
         }));
+    }
 }

@@ -4,6 +4,7 @@ using MegaFlow.Actors.Tasks.ReadModel;
 using MegaFlow.Cluster.Tests.Infrastructure;
 using MegaFlow.Contracts.Tasks;
 using MegaFlow.Hosting;
+using MegaFlow.Hosting.Persistence;
 using MegaFlow.Protocol;
 using MegaFlow.Protocol.Tasks;
 using static MegaFlow.Contracts.Tasks.TaskProtocol;
@@ -55,6 +56,44 @@ public sealed class TaskReadModelTests
         Assert.Equal(5, listing.Total);
         Assert.Equal(1.0, listing.Tasks.Single(t => t.TaskId == "done-1").Reward);
         await second.Terminate();
+    }
+
+    [Theory]
+    [InlineData(PersistenceBackend.Sqlite)]
+    [InlineData(PersistenceBackend.Postgres)]
+    public async Task A_journal_made_before_row_tags_is_upgraded_at_start_and_every_task_in_it_is_read(PersistenceBackend backend)
+    {
+        await using var storage = await TestStorage.CreateAsync(backend);
+        await storage.EnsureSchemaAsync();
+        using (var old = LocalSystem(storage))
+        {
+            for (var i = 0; i < 3; i++)
+                await WriteAsync(old, $"old-{i}", [.. Finished($"old-{i}"), new TaskEvents.LeaseReleased($"old-{i}", 1, T0.AddSeconds(5))]);
+            await old.Terminate();
+        }
+        // The journal as earlier versions left it: no tags column, no event tagged.
+        await storage.SqlAsync("ALTER TABLE journal DROP COLUMN tags");
+
+        await SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromMinutes(1));
+        var tags = (await storage.SqlAsync("SELECT manifest, tags FROM journal WHERE persistence_id LIKE 'task-old-%'"))
+            .GroupBy(r => (string)r[0]!).ToDictionary(g => g.Key, g => g.Select(r => r[1] as string).Distinct().Single());
+        Assert.Equal(new Dictionary<string, string?>
+        {
+            ["te.sub"] = ";task-row;", ["te.que"] = ";task-row;", ["te.adm"] = ";task-row;", ["te.run"] = ";task-row;", ["te.cmp"] = ";task-row;",
+            ["te.rel"] = null, // a lease release changes no row
+        }, tags);
+
+        // A read model that never saw the journal reads every task from it, and new writes are tagged as before.
+        using var upgraded = LocalSystem(storage);
+        await WriteAsync(upgraded, "new", [new TaskEvents.Submitted("new", Specs.Simple("new"), T0)]);
+        var model = upgraded.ActorOf(TaskReadModel.Props("task-read-model-upgrade:1", new TaskReadModelSettings(TimeSpan.FromSeconds(30))));
+        var listing = await model.Ask<TaskListing>(new ListTasks(null), TimeSpan.FromSeconds(30));
+        Assert.Equal(3, listing.Counts[TaskStatus.Completed]);
+        Assert.Equal(1, listing.Counts[TaskStatus.Submitted]);
+        // A second start finds the column and changes nothing.
+        await SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromMinutes(1));
+        Assert.Equal(16L, Convert.ToInt64((await storage.SqlAsync("SELECT COUNT(*) FROM journal WHERE tags = ';task-row;'"))[0][0]));
+        await upgraded.Terminate();
     }
 
     [Fact]

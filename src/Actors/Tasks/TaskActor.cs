@@ -375,7 +375,7 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         ValueTask<AgentDecision> pending;
         try
         {
-            pending = _agent.DecideAsync(new AgentContext(_taskId, attempt, spec, _state.Steps, GatewayAccess()), _decisionCancel.Token);
+            pending = _agent.DecideAsync(new AgentContext(_taskId, attempt, spec, _state.Steps, GatewayAccess(spec)), _decisionCancel.Token);
         }
         catch (Exception e)
         {
@@ -414,7 +414,9 @@ public sealed class TaskActor : ReceivePersistentActor, IWithTimers
         return _callKey;
     }
 
-    private ModelGatewayAccess? GatewayAccess() => _settings.Gateway is { } gateway
+    // Only the model agent decides through the gateway: the scripted agent gets no key, so a task that
+    // calls no model makes no random key and no URL (per round, on the benchmark's hot path).
+    private ModelGatewayAccess? GatewayAccess(TaskSpec spec) => _settings.Gateway is { } gateway && spec.AgentKind == AgentKinds.Model
         ? new ModelGatewayAccess(ModelGatewayRoutes.BaseUrl(gateway, _taskId, _state.Attempt), ModelCallKey())
         : null;
 

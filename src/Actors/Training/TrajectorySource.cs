@@ -14,8 +14,8 @@ using MegaFlow.Storage;
 namespace MegaFlow.Actors.Training;
 
 /// <summary>
-/// Trajectories as a stream: the journal's events in order (the same all-events query the task read
-/// model follows), each event that ends an attempt turned into its <see cref="Trajectory"/>, which is
+/// Trajectories as a stream: the journal's row events in order (the same by-tag query the task read
+/// model follows; every event that ends an attempt is one), each event that ends an attempt turned into its <see cref="Trajectory"/>, which is
 /// also stored in the artifact store. The journal is the outbox: nothing is kept in memory between a
 /// task finishing and a trainer asking, and a trainer that restarts asks again from the last position it
 /// acknowledged. Demand-driven end to end: the query reads the journal only as fast as the consumer pulls.
@@ -29,7 +29,7 @@ public static class TrajectorySource
     {
         var reader = TaskJournal.Reader(system);
         var materializer = system.Materializer();
-        return reader.AllEvents(Offset.Sequence(afterPosition))
+        return TaskJournal.RowEvents(system, afterPosition, live: true)
             .Where(envelope => envelope.Event is TaskEvents.ITaskEvent e && TrajectoryAssembly.EndsAttempt(e)
                                && (string.IsNullOrEmpty(taskIdPrefix) || e.TaskId.StartsWith(taskIdPrefix, StringComparison.Ordinal)))
             .SelectAsync(parallelism, envelope => BuildAsync(reader, materializer, artifacts, envelope));

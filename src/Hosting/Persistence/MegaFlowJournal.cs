@@ -4,6 +4,10 @@ using Akka.Persistence;
 using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Akka.Persistence.Sql.Journal;
+using Akka.Persistence.Journal;
+using MegaFlow.Actors.Tasks.ReadModel;
+using MegaFlow.Contracts.Tasks;
+using MegaFlow.Domain.Tasks;
 using Microsoft.Data.Sqlite;
 
 namespace MegaFlow.Hosting.Persistence;
@@ -16,7 +20,14 @@ namespace MegaFlow.Hosting.Persistence;
 /// profile (bench/RESULTS.md). Here it is one prepared statement on a connection this journal keeps
 /// open: <c>SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id</c>, the same query the
 /// plugin issues in its native mode (deleted rows stay in the table as markers, so MAX is correct).
-/// Writes, replays and PostgreSQL go through the plugin unchanged.
+/// Writes, replays and PostgreSQL otherwise go through the plugin unchanged.
+/// <para>
+/// It also tags the task read model's row events (<see cref="TaskFold.ShapesRow(TaskEvents.ITaskEvent)"/>) with
+/// <see cref="TaskJournal.RowTag"/>, on SQLite and PostgreSQL alike. Here rather than in an event
+/// adapter: the management node binds one adapter to every MegaFlow event (the persisted-events
+/// metric), and Akka picks a single write adapter per event type. With the plugin's <c>Csv</c> tag
+/// mode the tag is a column of the event's own row, written in the same multi-row INSERT.
+/// </para>
 /// </summary>
 public sealed class MegaFlowJournal : SqlWriteJournal
 {
@@ -57,9 +68,12 @@ public sealed class MegaFlowJournal : SqlWriteJournal
         }
     }
 
+    private static readonly ImmutableHashSet<string> RowTags = [TaskJournal.RowTag];
+
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
-        var list = messages as IReadOnlyList<AtomicWrite> ?? messages.ToList();
+        var list = new List<AtomicWrite>();
+        foreach (var message in messages) list.Add(TagRowEvents(message));
         var write = base.WriteMessagesAsync(list, cancellationToken);
         if (_sqliteConnectionString is not null && list.Count > 0)
         {
@@ -68,6 +82,21 @@ public sealed class MegaFlowJournal : SqlWriteJournal
             write.ContinueWith(t => _writes.TryRemove(new KeyValuePair<string, Task>(id, t)), TaskContinuationOptions.ExecuteSynchronously);
         }
         return write;
+    }
+
+    // Called for every write: a loop, not LINQ, and a new AtomicWrite only when an event is tagged.
+    private static AtomicWrite TagRowEvents(AtomicWrite write)
+    {
+        var events = (IImmutableList<IPersistentRepresentation>)write.Payload;
+        ImmutableList<IPersistentRepresentation>.Builder? tagged = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            if (e.Payload is not TaskEvents.ITaskEvent t || !TaskFold.ShapesRow(t)) continue;
+            tagged ??= events.ToImmutableList().ToBuilder();
+            tagged[i] = e.WithPayload(new Tagged(t, RowTags));
+        }
+        return tagged is null ? write : new AtomicWrite(tagged.ToImmutable());
     }
 
     protected override void PostStop()

@@ -3,7 +3,10 @@ using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Persistence;
+using MegaFlow.Actors.Tasks.ReadModel;
+using MegaFlow.Domain.Tasks;
 using MegaFlow.Hosting;
+using MegaFlow.Protocol.Serialization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -25,42 +28,61 @@ public static class SchemaInitializer
     /// metadata tables: the plugin makes those only in delete-compatibility mode, which we do not use.
     /// Listing them made every node start re-run the plugin's DDL, whose ALTER TABLE waits for an
     /// exclusive lock on the journal: on a busy cluster that stalled every write and timed the new
-    /// node's start out (found by the compose tests: a restarted worker could not start).</summary>
+    /// node's start out (found by the compose tests: a restarted worker could not start).
+    /// The domain journal keeps its tags in a column of its own table (hocon/persistence.conf), so it
+    /// has no tag table; journals made before that still have an unused <c>tags</c> table.</summary>
     public static readonly string[] Tables =
     [
-        "journal", "tags", "snapshot",
+        "journal", "snapshot",
         "sharding_journal", "sharding_tags", "sharding_snapshot",
     ];
 
     public static void Ensure(NodeSettings settings, TimeSpan? timeout = null) =>
         EnsureAsync(settings, timeout ?? TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
 
+    /// <summary>Creates the missing tables and upgrades a journal made by an earlier version.</summary>
     public static async Task EnsureAsync(NodeSettings settings, TimeSpan timeout)
     {
         if (settings.Persistence == PersistenceBackend.Sqlite)
-            await EnsureSqliteAsync(settings, timeout);
+            await EnsureSqliteAsync(settings, timeout, createTables: true);
         else
-            await EnsurePostgresAsync(settings, timeout);
+            await EnsurePostgresAsync(settings, timeout, createTables: true);
     }
 
-    private static async Task EnsureSqliteAsync(NodeSettings settings, TimeSpan timeout)
+    /// <summary>
+    /// Upgrades a journal made by an earlier version, creating nothing: for commands that read a
+    /// journal a node wrote (<c>tasks list --journal</c>, <c>tasks export</c>).
+    /// </summary>
+    public static async Task UpgradeAsync(NodeSettings settings, TimeSpan timeout)
+    {
+        if (settings.Persistence == PersistenceBackend.Sqlite)
+        {
+            if (File.Exists(new SqliteConnectionStringBuilder(settings.SqliteConnectionString).DataSource))
+                await EnsureSqliteAsync(settings, timeout, createTables: false);
+        }
+        else
+            await EnsurePostgresAsync(settings, timeout, createTables: false);
+    }
+
+    private static async Task EnsureSqliteAsync(NodeSettings settings, TimeSpan timeout, bool createTables)
     {
         var builder = new SqliteConnectionStringBuilder(settings.SqliteConnectionString);
         var dbPath = Path.GetFullPath(builder.DataSource);
         Directory.CreateDirectory(Path.GetDirectoryName(dbPath)!);
         using var fileLock = await AcquireFileLockAsync(dbPath + ".init-lock", timeout);
-        await using (var conn = new SqliteConnection(settings.SqliteConnectionString))
-        {
-            await conn.OpenAsync();
-            // WAL lets readers (queries, recoveries) proceed while the single writer appends; it is a
-            // property of the database file, so setting it once here covers every later connection.
-            await Execute(conn, "PRAGMA journal_mode=WAL;");
-            if (await MissingTablesAsync(conn, "SELECT name FROM sqlite_master WHERE type = 'table'") == 0) return;
-        }
-        await CreateWithPluginAsync(settings, timeout);
+        await using var conn = new SqliteConnection(settings.SqliteConnectionString);
+        await conn.OpenAsync();
+        // WAL lets readers (queries, recoveries) proceed while the single writer appends; it is a
+        // property of the database file, so setting it once here covers every later connection.
+        await Execute(conn, "PRAGMA journal_mode=WAL;");
+        if (createTables && await MissingTablesAsync(conn, "SELECT name FROM sqlite_master WHERE type = 'table'") > 0)
+            await CreateWithPluginAsync(settings, timeout);
+        await AddTagsColumnAsync(conn,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'",
+            "SELECT COUNT(*) FROM pragma_table_info('journal') WHERE name = 'tags'");
     }
 
-    private static async Task EnsurePostgresAsync(NodeSettings settings, TimeSpan timeout)
+    private static async Task EnsurePostgresAsync(NodeSettings settings, TimeSpan timeout, bool createTables)
     {
         await using var conn = new NpgsqlConnection(settings.ConnectionString);
         await conn.OpenAsync();
@@ -71,8 +93,11 @@ public static class SchemaInitializer
         }
         try
         {
-            if (await MissingTablesAsync(conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()") == 0) return;
-            await CreateWithPluginAsync(settings, timeout);
+            if (createTables && await MissingTablesAsync(conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()") > 0)
+                await CreateWithPluginAsync(settings, timeout);
+            await AddTagsColumnAsync(conn,
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'journal'",
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'tags'");
         }
         finally
         {
@@ -80,6 +105,31 @@ public static class SchemaInitializer
             unlock.Parameters.AddWithValue("k", AdvisoryLockKey);
             await unlock.ExecuteNonQueryAsync();
         }
+    }
+
+    /// <summary>
+    /// The journal's <c>tags</c> column, for a journal made before the task read model read row
+    /// events by tag (until session 16 the plugin kept tags in a table, and no event was tagged). The
+    /// column comes with the row events already written tagged, so the read model and the trajectory
+    /// stream find every task on an upgraded journal. Adding a nullable column rewrites no rows on
+    /// SQLite or PostgreSQL; the tagging UPDATE touches the row events once. One transaction: a failed
+    /// upgrade leaves the journal as it was, and the next start tries again.
+    /// </summary>
+    private static async Task AddTagsColumnAsync(DbConnection conn, string journalExists, string columnExists)
+    {
+        if (await CountAsync(conn, journalExists) == 0 || await CountAsync(conn, columnExists) > 0) return;
+        var manifests = ProtocolManifests.ByType.Where(kv => TaskFold.ShapesRow(kv.Key)).Select(kv => $"'{kv.Value}'");
+        await using var tx = await conn.BeginTransactionAsync();
+        await Execute(conn, "ALTER TABLE journal ADD COLUMN tags VARCHAR(100) NULL", tx);
+        await Execute(conn, $"UPDATE journal SET tags = ';{TaskJournal.RowTag};' WHERE identifier = {MegaFlowSerializer.Id} AND manifest IN ({string.Join(", ", manifests)})", tx);
+        await tx.CommitAsync();
+    }
+
+    private static async Task<long> CountAsync(DbConnection conn, string sql)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
     }
 
     private static async Task<int> MissingTablesAsync(DbConnection conn, string sql)
@@ -144,10 +194,11 @@ public static class SchemaInitializer
         }
     }
 
-    private static async Task Execute(DbConnection conn, string sql)
+    private static async Task Execute(DbConnection conn, string sql, DbTransaction? tx = null)
     {
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = sql;
+        cmd.Transaction = tx;
         await cmd.ExecuteNonQueryAsync();
     }
 

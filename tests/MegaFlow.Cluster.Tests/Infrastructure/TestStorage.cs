@@ -64,6 +64,26 @@ public sealed class TestStorage : IAsyncDisposable
 
     public Task EnsureSchemaAsync() => SchemaInitializer.EnsureAsync(Node(), TimeSpan.FromMinutes(1));
 
+    /// <summary>Runs SQL on the journal's database and returns its rows (tests that look at or change the schema itself).</summary>
+    public async Task<IReadOnlyList<object?[]>> SqlAsync(string sql)
+    {
+        await using System.Data.Common.DbConnection conn = Backend == PersistenceBackend.Sqlite
+            ? new Microsoft.Data.Sqlite.SqliteConnection(Node().SqliteConnectionString)
+            : new NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var rows = new List<object?[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
     public JournalReader Journal() => new(Backend, Backend == PersistenceBackend.Sqlite ? Node().SqliteConnectionString : ConnectionString!);
 
     public async ValueTask DisposeAsync()

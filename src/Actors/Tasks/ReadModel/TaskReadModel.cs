@@ -34,7 +34,7 @@ public sealed record TaskReadModelSettings(TimeSpan SnapshotEvery, int Batch = 5
 
 /// <summary>
 /// The node's task read model: every task's row and the counts by status, folded (<see cref="TaskFold"/>)
-/// from the journal's all-events query, first to its current end, then live. Answers listings
+/// from the journal's row events (<see cref="TaskJournal.RowEvents"/>), first to their current end, then live. Answers listings
 /// (<see cref="ListTasks"/>) and watches (<see cref="ReadTaskChanges"/>): a subscriber gets the rows
 /// changed since the sequence it names, then every later change of its tasks, numbered so a gap shows.
 /// </summary>
@@ -197,7 +197,7 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         ProbeEnd();
     }
 
-    /// <summary>Finds the journal's present end (the highest offset after ours); one probe at a time, askers arriving meanwhile wait for the next.</summary>
+    /// <summary>Finds the row events' present end (the highest offset after ours); one probe at a time, askers arriving meanwhile wait for the next.</summary>
     private void ProbeEnd()
     {
         if (_probeRunning) return;
@@ -205,7 +205,7 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
         _inProbe = _probing;
         _probing = [];
         var from = _offset;
-        TaskJournal.Reader(Context.System).CurrentAllEvents(Offset.Sequence(from))
+        TaskJournal.RowEvents(Context.System, from, live: false)
             .RunAggregate(from, (max, e) => Math.Max(max, TaskJournal.Position(e)), _materializer)
             .PipeTo(Self, success: end => new JournalEnd(end), failure: e => new JournalEndFailed(e));
     }
@@ -238,10 +238,10 @@ public sealed class TaskReadModel : ReceivePersistentActor, IWithTimers
             DistributedPubSub.Get(Context.System).Mediator.Tell(new Put(Self));
     }
 
-    /// <summary>Reads the journal live from the current offset (the SQL plugin fills ordering gaps left by concurrent writers before moving on).</summary>
+    /// <summary>Reads the row events live from the current offset (the SQL plugin fills ordering gaps left by concurrent writers before moving on).</summary>
     private void ReadLive()
     {
-        TaskJournal.Reader(Context.System).AllEvents(Offset.Sequence(_offset))
+        TaskJournal.RowEvents(Context.System, _offset, live: true)
             .GroupedWithin(_settings.Batch, TimeSpan.FromMilliseconds(20))
             .Select(g => new Batch(g.ToList()))
             .RunWith(Sink.ActorRefWithAck<Batch>(Self, StreamInit.Instance, Ack.Instance, StreamDone.Instance, e => new StreamFailed(e)),
