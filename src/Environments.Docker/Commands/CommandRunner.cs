@@ -85,7 +85,7 @@ internal sealed class CommandRunner(
         {
             // A non-zero exit may mean the container itself died (killed from outside): that is the
             // infrastructure's failure, not the agent's, so it must not be reported as a result.
-            if (exitCode != 0) await EnsureRunningAsync(name, handle.EnvironmentId, ct).ConfigureAwait(false);
+            if (exitCode != 0) await EnsureRunningAsync(name, handle.EnvironmentId, exitCode, ct).ConfigureAwait(false);
             // Checked even after exit 0: a fork bomb's shell may exit while its detached children go on.
             limit = await LimitHitAsync(name).ConfigureAwait(false);
             // Processes that ran into the pids limit go on forking (a fork bomb never stops) and would
@@ -120,13 +120,26 @@ internal sealed class CommandRunner(
         }
     }
 
-    private async Task EnsureRunningAsync(string name, string environmentId, CancellationToken ct)
+    // A command killed by a signal (exit code 128 + n) may have died with its container: when a
+    // container is killed, the engine can report the exec's exit before it marks the container as
+    // exited, so one inspect right away may still say "running" (seen once in a CI run under load:
+    // the rest of the attempt then ran against a dying container and was scored as a failure). Such
+    // an exit is checked again for a short while; any other non-zero exit is the command's own.
+    private static readonly TimeSpan SignalSettle = TimeSpan.FromMilliseconds(100);
+    private const int SignalChecks = 5;
+
+    private async Task EnsureRunningAsync(string name, string environmentId, int exitCode, CancellationToken ct)
     {
-        var info = await inspector.InspectAsync(name, ct).ConfigureAwait(false)
-            ?? throw new EnvironmentUnavailableException($"container {name} of {environmentId} was removed during the command");
-        if (!info.State.Running)
-            throw new EnvironmentUnavailableException(
-                $"container {name} of {environmentId} stopped during the command (exit code {info.State.ExitCode}{(info.State.OOMKilled ? ", OOM-killed" : "")})");
+        for (var check = 1; ; check++)
+        {
+            var info = await inspector.InspectAsync(name, ct).ConfigureAwait(false)
+                ?? throw new EnvironmentUnavailableException($"container {name} of {environmentId} was removed during the command");
+            if (!info.State.Running)
+                throw new EnvironmentUnavailableException(
+                    $"container {name} of {environmentId} stopped during the command (exit code {info.State.ExitCode}{(info.State.OOMKilled ? ", OOM-killed" : "")})");
+            if (exitCode < 128 || check >= SignalChecks) return;
+            await Task.Delay(SignalSettle, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Best effort, on its own clock (the command's deadline may have passed): null when unknown.</summary>
