@@ -65,13 +65,15 @@ public sealed class TaskFold
         var before = _states.TryGetValue(e.TaskId, out var s) ? s : TaskState.Empty(e.TaskId);
         var after = TaskLogic.Apply(before, e);
         var old = _rows.GetValueOrDefault(e.TaskId);
-        var row = Row(after, old, e);
-        if (!_keepOutputs) after = after with { Spec = null, History = [] };
+        // Numbered as the next change up front: the read model folds every row event, and a copy per
+        // event to renumber it showed in its allocations (bench/RESULTS.md, session 17).
+        var row = Row(after, old, e, Sequence + 1);
+        if (!_keepOutputs && (after.Spec is not null || after.History.Count > 0)) after = after with { Spec = null, History = [] };
         _states[e.TaskId] = after;
         if (old is not null && Same(old, row)) return null;
         if (old is not null) _counts[(int)old.Status]--;
         _counts[(int)row.Status]++;
-        row = row with { Sequence = ++Sequence };
+        Sequence++;
         _rows[e.TaskId] = row;
         return row;
     }
@@ -92,7 +94,7 @@ public sealed class TaskFold
         Sequence = sequence;
     }
 
-    private static TaskSummary Row(TaskState s, TaskSummary? old, ITaskEvent e) => new(
+    private static TaskSummary Row(TaskState s, TaskSummary? old, ITaskEvent e, long sequence) => new(
         s.TaskId, s.Status, s.Attempt,
         s.Spec?.Mode?.ToLowerInvariant() ?? old?.Mode,
         s.Spec?.PoolKey ?? old?.Pool,
@@ -104,10 +106,11 @@ public sealed class TaskFold
             AttemptFailed => null,
             _ => old?.Node,
         },
-        At(e) ?? old?.UpdatedAt);
+        At(e) ?? old?.UpdatedAt, sequence);
 
-    // Sequence aside, a row changed when any shown field did (LeaseReleased changes none).
-    private static bool Same(TaskSummary a, TaskSummary b) => a with { Sequence = 0, UpdatedAt = null } == b with { Sequence = 0, UpdatedAt = null };
+    // Sequence and time aside, a row changed when any shown field did (record equality, so a field
+    // added to TaskSummary counts without touching this).
+    private static bool Same(TaskSummary old, TaskSummary row) => row with { Sequence = old.Sequence, UpdatedAt = old.UpdatedAt } == old;
 
     private static DateTimeOffset? At(ITaskEvent e) => e switch
     {

@@ -19,6 +19,7 @@ internal sealed class LegacyLeaseConverter : JsonConverter<Lease>
 
     public override Lease? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        if (!IsLegacy(reader)) return JsonSerializer.Deserialize<Lease>(ref reader, Plain(options));
         using var doc = JsonDocument.ParseValue(ref reader);
         var root = doc.RootElement;
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty(LegacyReusedName, out var reused))
@@ -31,6 +32,21 @@ internal sealed class LegacyLeaseConverter : JsonConverter<Lease>
                 Starting: false, Reused: reused.GetBoolean(), Seq: 0,
                 EnqueuedAt: default, AdmittedAt: default);
         return root.Deserialize<Lease>(Plain(options));
+    }
+
+    // Looks ahead on a copy of the reader (a struct, passed by value) at the object's own property
+    // names: a lease of today goes straight to the record's deserializer, with no JsonDocument per
+    // lease (every admission, lease and attempt a journal reader decodes carries one). A converter's
+    // reader holds the whole value, so reading ahead cannot run out of input.
+    private static bool IsLegacy(Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) return false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(LegacyReusedName)) return true;
+            reader.Skip();
+        }
+        return false;
     }
 
     public override void Write(Utf8JsonWriter writer, Lease value, JsonSerializerOptions options) =>
