@@ -32,6 +32,46 @@ public sealed class SchemaInitializerTests
     }
 
     /// <summary>
+    /// The plugin's DDL indexes created and sequence_number alone on both journals; nothing reads by
+    /// them, and every insert paid for them. A fresh schema has none, and a journal made before (the
+    /// indexes put back by hand) loses them at the next start, with its events still readable.
+    /// </summary>
+    [Theory]
+    [InlineData(PersistenceBackend.Sqlite)]
+    [InlineData(PersistenceBackend.Postgres)]
+    public async Task The_journals_keep_no_index_that_no_query_uses_and_an_older_journal_loses_them_at_start(PersistenceBackend backend)
+    {
+        await using var storage = await TestStorage.CreateAsync(backend);
+        await SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromMinutes(1));
+        var indexes = backend == PersistenceBackend.Sqlite
+            ? "SELECT name FROM sqlite_master WHERE type = 'index'"
+            : "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()";
+        async Task<HashSet<string>> Indexes() => (await storage.SqlAsync(indexes)).Select(r => (string)r[0]!).ToHashSet();
+
+        var fresh = await Indexes();
+        Assert.Empty(fresh.Intersect(SchemaInitializer.UnusedIndexes));
+        Assert.Contains("journal_uq", fresh); // the one the journal reads and writes by stays
+
+        // A journal from before this change: the plugin's indexes are there, and so is a task's history.
+        await using (var cluster = await TestCluster.StartAsync(storage, workers: 1))
+        {
+            await TestCluster.SubmitAllAsync(cluster.Nodes[0].Refs.Tasks, [Specs.Simple("before-upgrade")]);
+            await TestCluster.WaitForTerminalAsync(cluster.Nodes[0].Refs.Tasks, ["before-upgrade"], TimeSpan.FromSeconds(60));
+        }
+        foreach (var table in new[] { "journal", "sharding_journal" })
+        {
+            await storage.SqlAsync($"CREATE INDEX {table}_created_idx ON {table} (created)");
+            await storage.SqlAsync($"CREATE INDEX {table}_sequence_number_idx ON {table} (sequence_number)");
+        }
+        Assert.Equal(4, (await Indexes()).Intersect(SchemaInitializer.UnusedIndexes).Count());
+
+        await SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromMinutes(1));
+
+        Assert.Empty((await Indexes()).Intersect(SchemaInitializer.UnusedIndexes));
+        Assert.NotEmpty(await storage.Journal().ReadAllAsync("task-before-upgrade"));
+    }
+
+    /// <summary>
     /// A node joining a busy cluster must not touch the schema: the plugin's DDL includes an ALTER TABLE
     /// on the journal, which waits for an exclusive lock behind every open transaction (and holds up every
     /// write queued after it). A transaction holding the journal stands in for the busy cluster.

@@ -80,6 +80,7 @@ public static class SchemaInitializer
         await AddTagsColumnAsync(conn,
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'",
             "SELECT COUNT(*) FROM pragma_table_info('journal') WHERE name = 'tags'");
+        await DropUnusedIndexesAsync(conn, "DROP INDEX IF EXISTS");
     }
 
     private static async Task EnsurePostgresAsync(NodeSettings settings, TimeSpan timeout, bool createTables)
@@ -98,6 +99,8 @@ public static class SchemaInitializer
             await AddTagsColumnAsync(conn,
                 "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'journal'",
                 "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'tags'");
+            // Concurrently: a node joining a busy cluster must not hold up every write while it waits for the table's lock.
+            await DropUnusedIndexesAsync(conn, "DROP INDEX CONCURRENTLY IF EXISTS");
         }
         finally
         {
@@ -123,6 +126,24 @@ public static class SchemaInitializer
         await Execute(conn, "ALTER TABLE journal ADD COLUMN tags VARCHAR(100) NULL", tx);
         await Execute(conn, $"UPDATE journal SET tags = ';{TaskJournal.RowTag};' WHERE identifier = {MegaFlowSerializer.Id} AND manifest IN ({string.Join(", ", manifests)})", tx);
         await tx.CommitAsync();
+    }
+
+    /// <summary>
+    /// Indexes the plugin's DDL puts on both journals for the schema of its predecessors, which no
+    /// query of the plugin or of MegaFlow uses: the plugin reads by ordering (the primary key) and by
+    /// persistence id and sequence number (the unique index), and so do our tools. Every insert paid
+    /// to keep both up to date (bench/RESULTS.md, session 18). Dropped after the plugin creates its
+    /// tables and on every start, so a journal made earlier loses them too.
+    /// </summary>
+    public static readonly string[] UnusedIndexes =
+    [
+        "journal_created_idx", "journal_sequence_number_idx",
+        "sharding_journal_created_idx", "sharding_journal_sequence_number_idx",
+    ];
+
+    private static async Task DropUnusedIndexesAsync(DbConnection conn, string dropIfExists)
+    {
+        foreach (var index in UnusedIndexes) await Execute(conn, $"{dropIfExists} {index}");
     }
 
     private static async Task<long> CountAsync(DbConnection conn, string sql)
