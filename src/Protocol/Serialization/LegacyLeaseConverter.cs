@@ -22,16 +22,14 @@ internal sealed class LegacyLeaseConverter : JsonConverter<Lease>
         if (!IsLegacy(reader)) return JsonSerializer.Deserialize<Lease>(ref reader, Plain(options));
         using var doc = JsonDocument.ParseValue(ref reader);
         var root = doc.RootElement;
-        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty(LegacyReusedName, out var reused))
-            return new Lease(
-                TaskId: "", Attempt: 0,
-                LeaseId: root.GetProperty(nameof(Lease.LeaseId)).GetString() ?? "",
-                Pool: "", Mode: default(ExecutionMode),
-                EnvironmentId: root.GetProperty(nameof(Lease.EnvironmentId)).GetString() ?? "",
-                Node: root.GetProperty(nameof(Lease.Node)).GetString() ?? "",
-                Starting: false, Reused: reused.GetBoolean(), Seq: 0,
-                EnqueuedAt: default, AdmittedAt: default);
-        return root.Deserialize<Lease>(Plain(options));
+        return new Lease(
+            TaskId: "", Attempt: 0,
+            LeaseId: root.GetProperty(nameof(Lease.LeaseId)).GetString() ?? "",
+            Pool: "", Mode: default(ExecutionMode),
+            EnvironmentId: root.GetProperty(nameof(Lease.EnvironmentId)).GetString() ?? "",
+            Node: root.GetProperty(nameof(Lease.Node)).GetString() ?? "",
+            Starting: false, Reused: root.GetProperty(LegacyReusedName).GetBoolean(), Seq: 0,
+            EnqueuedAt: default, AdmittedAt: default);
     }
 
     // Looks ahead on a copy of the reader (a struct, passed by value) at the object's own property
