@@ -72,6 +72,43 @@ public sealed class SchemaInitializerTests
     }
 
     /// <summary>
+    /// The first start after an upgrade drops the unused indexes while another node may be writing to
+    /// the same SQLite file. The drop waits for that writer's transaction (Microsoft.Data.Sqlite gives
+    /// every connection a busy timeout, its default timeout of 30 s) instead of failing the start, and
+    /// the writer's row stays. Checked to fail when the initializer's connection has no busy timeout.
+    /// </summary>
+    [Fact]
+    public async Task On_sqlite_the_index_drop_waits_for_a_writer_holding_the_database_and_loses_nothing()
+    {
+        await using var storage = await TestStorage.CreateAsync(PersistenceBackend.Sqlite);
+        await SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromMinutes(1));
+        await storage.SqlAsync("CREATE INDEX journal_created_idx ON journal (created)");
+
+        await using var writer = new Microsoft.Data.Sqlite.SqliteConnection(storage.Node().SqliteConnectionString);
+        await writer.OpenAsync();
+        await using var tx = writer.BeginTransaction(deferred: false); // takes the write lock now, as a writing node holds it
+        await using (var insert = writer.CreateCommand())
+        {
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT INTO journal (persistence_id, sequence_number, deleted, created, message, identifier, manifest, writer_uuid) " +
+                                 "VALUES ('held-by-writer', 1, 0, 0, x'00', 411, 'x', 'w')";
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var clock = Stopwatch.StartNew();
+        // Its own thread: Microsoft.Data.Sqlite's async calls run synchronously, and this one waits.
+        var upgrade = Task.Run(() => SchemaInitializer.EnsureAsync(storage.Node(), TimeSpan.FromMinutes(1)));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.False(upgrade.IsCompleted, "the drop did not wait for the writer's transaction");
+        await tx.CommitAsync();
+        await upgrade;
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2));
+        Assert.Empty((await storage.SqlAsync("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'journal_created_idx'")));
+        Assert.Single(await storage.SqlAsync("SELECT ordering FROM journal WHERE persistence_id = 'held-by-writer'"));
+    }
+
+    /// <summary>
     /// A node joining a busy cluster must not touch the schema: the plugin's DDL includes an ALTER TABLE
     /// on the journal, which waits for an exclusive lock behind every open transaction (and holds up every
     /// write queued after it). A transaction holding the journal stands in for the busy cluster.
