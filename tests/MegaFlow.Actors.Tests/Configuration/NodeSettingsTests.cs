@@ -70,6 +70,9 @@ public sealed class NodeSettingsTests
             Assert.Equal("PostgreSQL.15", c.GetString($"akka.persistence.{store}.provider-name"));
         }
         Assert.Equal(4, c.GetInt("akka.persistence.journal.sharding.parallelism"));
+        // Rows per INSERT: small statements are a SQLite measure (session 19); PostgreSQL keeps one per batch.
+        Assert.Equal(2000, c.GetInt("akka.persistence.journal.sql.db-round-trip-max-batch-size"));
+        Assert.Equal(2000, c.GetInt("akka.persistence.journal.sharding.db-round-trip-max-batch-size"));
     }
 
     [Fact]
@@ -178,6 +181,8 @@ public sealed class NodeSettingsTests
         Assert.Equal($"Data Source={Path.GetFullPath("./data/megaflow.db")}", c.GetString("akka.persistence.journal.sql.connection-string"));
         Assert.Equal("SQLite.MS", c.GetString("akka.persistence.journal.sql.provider-name"));
         Assert.Equal(1, c.GetInt("akka.persistence.journal.sql.parallelism"));
+        Assert.Equal(32, c.GetInt("akka.persistence.journal.sql.db-round-trip-max-batch-size"));
+        Assert.Equal(32, c.GetInt("akka.persistence.journal.sharding.db-round-trip-max-batch-size"));
         Assert.Equal("akka.persistence.journal.sql", c.GetString("akka.persistence.journal.plugin"));
         Assert.Equal("akka.persistence.snapshot-store.sql", c.GetString("akka.persistence.snapshot-store.plugin"));
     }
